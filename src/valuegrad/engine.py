@@ -1,0 +1,437 @@
+"""The engine: a scalar `Value` that remembers how it was computed, and `backward()`.
+
+Every arithmetic operation on Values makes a new Value that points at its operands
+and at the row of the op table (`valuegrad.ops`) that defines it. `backward()` walks
+that graph from the output to the leaves and applies the chain rule at every node:
+
+    operand.grad += (d node / d operand) * node.grad
+
+where the local derivative is read from the op table.
+
+Why a node stores its op and operands rather than a closure: a closure that
+captures its own output makes every node a reference cycle, so a graph can only be
+freed by Python's cyclic garbage collector. Without cycles a graph is freed by
+reference counting the moment it is no longer used, and the collector has far
+less to scan (this is most of the speed difference with micrograd).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterable, Sequence, Union
+
+from . import ops
+from .ops import (
+    ADD,
+    DIV,
+    EXP,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    POW_CONST,
+    RELU,
+    SIGMOID,
+    SUB,
+    TANH,
+    Op,
+)
+
+__all__ = ["Value", "Number", "topological_order", "gradients"]
+
+Number = Union[int, float, numbers.Real]
+"""What a Value can hold: int, float, fractions.Fraction, NumPy scalars, any `numbers.Real`."""
+
+
+def _check_number(x: object, what: str) -> None:
+    if isinstance(x, Value):
+        raise TypeError(f"{what} must be a number, not a Value (a Value already is one: use it directly)")
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(
+            f"{what} must be a real number (int, float, Fraction or a NumPy scalar), "
+            f"got {type(x).__name__}: {x!r}"
+        )
+
+
+def _zero(x: Any) -> Any:
+    """Zero of the same number type as ``x`` (0.0 for a float, Fraction(0) for a Fraction)."""
+    return 0.0 if type(x) is float else type(x)(0)
+
+
+def _one(x: Any) -> Any:
+    return 1.0 if type(x) is float else type(x)(1)
+
+
+class Value:
+    """A scalar that records the operations applied to it, for reverse-mode autodiff.
+
+    >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    >>> L = a * b + 10
+    >>> L.backward()
+    >>> L.data, a.grad, b.grad
+    (4.0, -3.0, 2.0)
+
+    Attributes: ``data`` (the number), ``grad`` (d output / d this Value, filled in by
+    `backward`, starting at zero of the data's type), ``label`` (a name for drawings),
+    ``op`` (``""`` for a leaf, else the operation that made it) and ``children``
+    (the operand Values, in operand order).
+    """
+
+    # One Python object per node, with no __dict__: the operands live in two slots
+    # (not a tuple) so the garbage collector tracks a single object per node.
+    __slots__ = ("data", "grad", "label", "_op", "_x", "_y")
+
+    # Make NumPy hand `numpy.float64(2) + Value(3)` over to Value.__radd__.
+    __array_ufunc__ = None
+
+    data: Any
+    grad: Any
+    label: str
+    _op: Op | None
+    _x: Any  # the first operand Value (None for a leaf)
+    _y: Any  # the second operand Value, or the number y of a `const_y` op (x ** 2), else None
+
+    def __init__(self, data: Number, label: str = "") -> None:
+        _check_number(data, "Value data")
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}: {label!r}")
+        self.data = data
+        self.grad = _zero(data)
+        self.label = label
+        self._op = None
+        self._x = None
+        self._y = None
+
+    # --- what a node shows -------------------------------------------------
+
+    @property
+    def op(self) -> str:
+        """The operation that produced this Value: ``""`` for a leaf, else ``"+"``, ``"tanh"``, …"""
+        return "" if self._op is None else self._op.name
+
+    @property
+    def children(self) -> tuple[Value, ...]:
+        """The operand Values, in operand order (``a + a`` has ``a`` twice)."""
+        op = self._op
+        if op is None:
+            return ()
+        return (self._x, self._y) if op.binary else (self._x,)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a Value made by the user (a parameter, an input or a constant)."""
+        return self._op is None
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    # --- arithmetic: each returns a new node; the math is in valuegrad.ops -----
+
+    def __add__(self, other: Value | Number) -> Value:
+        return _binary(ADD, self, other)
+
+    def __radd__(self, other: Number) -> Value:
+        return _binary(ADD, other, self)
+
+    def __sub__(self, other: Value | Number) -> Value:
+        return _binary(SUB, self, other)
+
+    def __rsub__(self, other: Number) -> Value:
+        return _binary(SUB, other, self)
+
+    def __mul__(self, other: Value | Number) -> Value:
+        return _binary(MUL, self, other)
+
+    def __rmul__(self, other: Number) -> Value:
+        return _binary(MUL, other, self)
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        return _binary(DIV, self, other)
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return _binary(DIV, other, self)
+
+    def __pow__(self, other: Value | Number) -> Value:
+        if isinstance(other, Value):
+            _check_positive_base(self.data)
+            return _binary(POW, self, other)
+        if isinstance(other, bool) or not isinstance(other, numbers.Real):
+            return NotImplemented
+        # A number exponent is part of the operation, not an operand: no d/dy is needed.
+        return _node(POW_CONST.forward(self.data, other), POW_CONST, self, other)
+
+    def __rpow__(self, other: Number) -> Value:
+        if isinstance(other, numbers.Real):
+            _check_positive_base(other)
+        return _binary(POW, other, self)
+
+    def __neg__(self) -> Value:
+        return _unary(NEG, self)
+
+    def exp(self) -> Value:
+        """e ** self."""
+        return _unary(EXP, self)
+
+    def log(self) -> Value:
+        """Natural logarithm; `ValueError` for a non-positive value."""
+        return _unary(LOG, self)
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent (stable: ``Value(1000.0).tanh()`` is 1.0 with gradient 0)."""
+        return _unary(TANH, self)
+
+    def sigmoid(self) -> Value:
+        """Logistic function 1 / (1 + e ** -self), stable for large positive and negative values."""
+        return _unary(SIGMOID, self)
+
+    def relu(self) -> Value:
+        """max(0, self); its derivative is 1 where self > 0, else 0."""
+        return _unary(RELU, self)
+
+    # --- the chain rule ---------------------------------------------------
+
+    def backward_step(self) -> None:
+        """Apply the chain rule at this node once: each operand gets ``local derivative * self.grad``.
+
+        This is what `backward` does at every node, in reverse topological order;
+        calling it by hand is the notebook's "backpropagation, one node at a time".
+        micrograd calls it ``_backward``.
+        """
+        op = self._op
+        if op is None:
+            return
+        x, y, g = self._x, self._y, self.grad
+        if op.binary:
+            dx, dy = op.local_grads(x.data, y.data, self.data)
+            x.grad += dx * g
+            y.grad += dy * g
+        else:
+            x.grad += op.local_grads(x.data, y, self.data) * g
+
+    _backward = backward_step  # micrograd's name
+
+    def backward(self, create_graph: bool = False) -> None:
+        """Fill in ``grad`` of every Value this one depends on: d self / d node.
+
+        The output's own gradient is seeded with one, then every node, from the
+        output back to the leaves, adds its contribution to its operands' grads
+        (``+=``: a Value used twice receives both contributions).
+
+        Gradients accumulate across calls, as in PyTorch: calling ``backward()``
+        twice leaves twice the gradients, so reset them (``model.zero_grad()``)
+        between training steps. Each call adds exactly one pass's worth.
+
+        With ``create_graph=True`` the backward pass is itself recorded: every
+        ``grad`` becomes a Value that can be differentiated again.
+
+        Iterative, never recursive: a chain of a million operations is fine.
+        """
+        if create_graph:
+            _accumulate(gradients(self, None, create_graph=True))
+            return
+        order = topological_order(self)
+        # Each node must pass on this call's gradient only, not what earlier calls
+        # left in it: set intermediate grads aside and add them back at the end.
+        kept = [(v, v.grad) for v in order if v._op is not None and v.grad]
+        for v, _ in kept:
+            v.grad = _zero(v.data)
+        if self._op is None:
+            self.grad += _one(self.data)
+            return
+        self.grad = _one(self.data)
+        for v in reversed(order):
+            op = v._op
+            if op is None:
+                continue
+            x, y, g = v._x, v._y, v.grad
+            if op.binary:
+                dx, dy = op.local_grads(x.data, y.data, v.data)
+                x.grad += dx * g
+                y.grad += dy * g
+            else:
+                x.grad += op.local_grads(x.data, y, v.data) * g
+        for v, old in kept:
+            v.grad += old
+
+
+_new_value = object.__new__
+
+
+def _node(data: Any, op: Op | None, x: Value | None, y: Any) -> Value:
+    """A new Value made by ``op`` from operands ``x`` (and ``y``), skipping validation.
+
+    With ``op=None`` it is a leaf: how constants in ``a + 1`` become Values.
+    """
+    v = _new_value(Value)
+    v.data = data
+    v.grad = 0.0 if type(data) is float else type(data)(0)
+    v.label = ""
+    v._op = op
+    v._x = x
+    v._y = y
+    return v
+
+
+def _constant(c: Any) -> Value | None:
+    """A number operand as a new leaf Value; a Value as itself; None for anything else."""
+    if type(c) is float or type(c) is int:
+        return _node(c, None, None, None)
+    if isinstance(c, Value):
+        return c
+    if isinstance(c, bool) or not isinstance(c, numbers.Real):
+        return None  # the dunder returns NotImplemented, so Python raises its own TypeError
+    return _node(c, None, None, None)
+
+
+def _binary(op: Op, x: Any, y: Any) -> Value:
+    if type(y) is not Value:
+        y = _constant(y)
+        if y is None:
+            return NotImplemented
+    if type(x) is not Value:
+        x = _constant(x)
+        if x is None:
+            return NotImplemented
+    return _node(op.forward(x.data, y.data), op, x, y)
+
+
+def _unary(op: Op, x: Value) -> Value:
+    return _node(op.forward(x.data, None), op, x, None)
+
+
+def _check_positive_base(base: Any) -> None:
+    if not base > 0:
+        raise ValueError(
+            f"a ** b with a Value exponent needs a positive base a, got {base!r}: "
+            "d(a**b)/db = a**b * log(a) is undefined otherwise (use a number exponent for a ** 2)"
+        )
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every Value ``root`` depends on, each after all of its operands; ``root`` is last.
+
+    Deterministic (operands are visited in operand order) and iterative: depth is
+    limited by memory, not by Python's recursion limit.
+
+    >>> a = Value(1.0, label="a"); b = a * 2; c = b + a
+    >>> [v.label or v.op for v in topological_order(c)]
+    ['a', '', '*', '+']
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"topological_order needs a Value, got {type(root).__name__}")
+    order: list[Value] = []
+    visited: set[Value] = set()
+    emit, seen, mark = order.append, visited.__contains__, visited.add
+    stack: list[Any] = [root]
+    push, pop = stack.append, stack.pop
+    done = _DONE
+    while stack:
+        v = pop()
+        if v is done:  # the node under the marker has all its operands in `order`
+            emit(pop())
+            continue
+        if seen(v):
+            continue
+        mark(v)
+        op = v._op
+        if op is None:
+            emit(v)
+            continue
+        push(v)
+        push(done)
+        if op.binary and not seen(v._y):
+            push(v._y)
+        if not seen(v._x):
+            push(v._x)
+    return order
+
+
+_DONE = object()
+
+
+# ---------------------------------------------------------------------------
+# Gradients as Values (create_graph=True): the same local-derivative formulas,
+# evaluated on Values instead of numbers, so the backward pass becomes a graph.
+# ---------------------------------------------------------------------------
+
+_VALUE_NAMESPACE: dict[str, Any] = {
+    "exp": Value.exp,
+    "log": Value.log,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "relu": Value.relu,
+    "pow": lambda x, y: x**y,
+    "inv": lambda y: 1 / y,
+    "step": lambda x: 1 if x.data > 0 else 0,  # piecewise constant: its own derivative is 0
+}
+_GRAPH_LOCAL_GRADS = {op: ops.build(op, _VALUE_NAMESPACE)[1] for op in ops.OPS}
+
+
+def _times(local: Any, g: Value) -> Value | None:
+    """``local * g``, without recording a multiplication by a constant 0 or 1."""
+    if not isinstance(local, Value):
+        if local == 1:
+            return g
+        if local == 0:
+            return None
+        if local == -1:
+            return -g
+    return local * g
+
+
+def gradients(
+    output: Value, inputs: Sequence[Value] | None = None, create_graph: bool = False
+) -> dict[Value, Any]:
+    """d output / d v for every Value v (or only ``inputs``), without touching any ``.grad``.
+
+    With ``create_graph=True`` the gradients are Values, recorded as a graph that
+    can be differentiated again; otherwise they are numbers. Nodes the output does
+    not depend on are absent from the result (their gradient is zero). This is
+    the engine behind `Value.backward(create_graph=True)` and `valuegrad.grad`.
+
+    >>> x = Value(3.0); y = x * x * x
+    >>> dy = gradients(y, [x], create_graph=True)[x]   # 3 x**2, as a Value
+    >>> dy.data, gradients(dy, [x])[x]                  # and its derivative 6 x
+    (27.0, 18.0)
+    """
+    order = topological_order(output)
+    one = _one(output.data)
+    grads: dict[Value, Any] = {output: Value(one) if create_graph else one}
+    for v in reversed(order):
+        op = v._op
+        g = grads.get(v)
+        if op is None or g is None:
+            continue
+        x, y = v._x, v._y
+        if create_graph:
+            local = _GRAPH_LOCAL_GRADS[op](x, y, v)
+        elif op.binary:
+            local = op.local_grads(x.data, y.data, v.data)
+        else:
+            local = op.local_grads(x.data, y, v.data)
+        pairs = zip((x, y), local, strict=True) if op.binary else ((x, local),)
+        for child, d in pairs:
+            contribution = _times(d, g) if create_graph else d * g
+            if contribution is None:
+                continue
+            before = grads.get(child)
+            grads[child] = contribution if before is None else before + contribution
+    if inputs is None:
+        return grads
+    return {v: grads.get(v, _zero(v.data)) for v in inputs}
+
+
+def _accumulate(grads: dict[Value, Any]) -> None:
+    """Add the gradients of one backward pass into each node's ``grad``."""
+    for v, g in grads.items():
+        old = v.grad
+        v.grad = g if not isinstance(old, Value) and old == 0 else old + g
+
+
+def values(xs: Iterable[Number | Value]) -> list[Value]:
+    """Wrap numbers as leaf Values (Values are kept as they are)."""
+    return [x if isinstance(x, Value) else Value(x) for x in xs]

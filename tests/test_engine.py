@@ -1,0 +1,337 @@
+"""The engine: the notebook's worked numbers, number types, every op against PyTorch and
+central differences, deep graphs and bad input."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from valuegrad import Value, gradients, numerical_grad, topological_order
+from valuegrad.examples import ONE_NEURON_BIAS, first_expression, one_neuron
+
+torch.set_default_dtype(torch.float64)
+
+
+def by_label(root: Value) -> dict[str, Value]:
+    return {v.label: v for v in topological_order(root) if v.label}
+
+
+# --- the notebook's numbers -------------------------------------------------
+
+
+def test_first_expression_values_and_gradients():
+    L = first_expression()
+    L.backward()
+    v = by_label(L)
+    assert L.data == -8.0
+    grads = {k: v[k].grad for k in "abcdefL"}
+    assert grads == {"a": 6.0, "b": -4.0, "c": -2.0, "d": -2.0, "e": -2.0, "f": 4.0, "L": 1.0}
+    assert v["d"].op == "*" and v["e"].op == "+" and L.op == "*"
+    assert v["d"].children == (v["a"], v["b"])
+
+
+def test_finite_difference_matches_notebook_exactly():
+    # The notebook nudges d by h = 0.001 and prints -2.000000000000668.
+    got = numerical_grad(lambda d, c, f: (d + c) * f, [-6.0, 10.0, -2.0], h=0.001, method="forward")
+    assert got[0] == -2.000000000000668
+    central = numerical_grad(lambda a, b, c, f: (a * b + c) * f, [2.0, -3.0, 10.0, -2.0])
+    assert central == pytest.approx([6.0, -4.0, -2.0, 4.0], abs=1e-6)
+
+
+@pytest.mark.parametrize("via_exp", [False, True])
+def test_one_neuron(via_exp):
+    o = one_neuron(tanh_via_exp=via_exp)
+    o.backward()
+    v = by_label(o)
+    assert o.data == pytest.approx(1 / math.sqrt(2), abs=1e-12)
+    assert v["x₁"].grad == pytest.approx(-1.5, abs=1e-12)
+    assert v["w₁"].grad == pytest.approx(1.0, abs=1e-12)
+    assert v["x₂"].grad == pytest.approx(0.5, abs=1e-12)
+    assert v["w₂"].grad == 0.0
+    assert v["n"].grad == pytest.approx(0.5, abs=1e-12)
+    assert v["b"].grad == pytest.approx(0.5, abs=1e-12)
+    assert v["b"].data == ONE_NEURON_BIAS
+
+
+def test_manual_backward_steps_in_reverse_topological_order_match_backward():
+    o = one_neuron()
+    o.grad = 1.0
+    for node in reversed(topological_order(o)):
+        node.backward_step()
+    manual = [v.grad for v in topological_order(o)]
+    o2 = one_neuron()
+    o2.backward()
+    assert manual == [v.grad for v in topological_order(o2)]
+
+
+def test_a_plus_a_accumulates():
+    a = Value(-2.0, label="a")
+    b = a + a
+    assert b.children == (a, a)
+    b.backward()
+    assert a.grad == 2.0
+
+
+def test_backward_twice_accumulates_exactly_one_pass_more():
+    a, b = Value(2.0), Value(-3.0)
+    c = (a * b).tanh() * a + b
+    c.backward()
+    first = (a.grad, b.grad)
+    c.backward()
+    assert (a.grad, b.grad) == pytest.approx((2 * first[0], 2 * first[1]), rel=1e-15)
+    a.grad = b.grad = 0.0
+    c.backward()
+    assert (a.grad, b.grad) == pytest.approx(first, rel=1e-15)
+
+
+def test_repr_and_attributes():
+    a = Value(2.0)
+    assert repr(a) == "Value(data=2.0, grad=0.0)"
+    a.label = "a"
+    assert repr(a) == "Value(data=2.0, grad=0.0, label='a')"
+    assert a.op == "" and a.children == () and a.is_leaf
+    assert (a * 2).op == "*" and (a**2).op == "**" and (2**a).op == "**"
+    for name in ("tanh", "exp", "log", "relu", "sigmoid"):
+        assert getattr(a, name)().op == name
+
+
+# --- number types: the notebook's promotion rules, done the Python way ------------
+
+
+@pytest.mark.parametrize(
+    ("make", "expected_type"),
+    [
+        (lambda: Value(2) + 3, int),
+        (lambda: 3 + Value(2), int),
+        (lambda: Value(2.0) + 3, float),
+        (lambda: Value(2) + 3.0, float),
+        (lambda: Value(2) + Value(2.0), float),
+        (lambda: Value(2) * Fraction(1, 3), Fraction),
+        (lambda: Fraction(1, 3) - Value(2), Fraction),
+        (lambda: Value(2) / 4, float),
+        (lambda: Value(Fraction(1, 2)) / 4, Fraction),
+        (lambda: Value(np.float32(2)) * 3, np.float32),
+        (lambda: np.float32(2) * Value(3.0), np.float32 if np.__version__ >= "2" else np.float64),
+        (lambda: Value(np.float64(2)) + 1, np.float64),
+        (lambda: np.float64(2) + Value(1), np.float64),
+        (lambda: Value(2).tanh(), float),
+        (lambda: Value(Fraction(1, 2)).exp(), float),
+    ],
+)
+def test_promotion(make, expected_type):
+    v = make()
+    assert isinstance(v, Value)
+    assert type(v.data) is expected_type
+
+
+def test_int_graph_stays_int():
+    v = Value(2) + 3
+    assert v.data == 5 and type(v.data) is int and type(v.grad) is int
+    a, b = Value(3), Value(4)
+    c = a * b + a
+    c.backward()
+    assert (a.grad, b.grad) == (5, 3) and type(a.grad) is int
+
+
+def test_fraction_polynomial_exact_gradient():
+    x = Value(Fraction(1, 3))
+    y = x**3 + 2 * x * x - x / 5 + Fraction(7, 2)
+    y.backward()
+    assert y.data == Fraction(1, 27) + Fraction(2, 9) - Fraction(1, 15) + Fraction(7, 2)
+    assert x.grad == 3 * Fraction(1, 9) + 4 * Fraction(1, 3) - Fraction(1, 5)
+    assert type(x.grad) is Fraction
+
+
+def test_numpy_scalars_on_either_side():
+    x = Value(np.float64(1.5))
+    y = np.float64(2.0) * x + x * np.float64(3.0) - np.float64(1.0)
+    y.backward()
+    assert y.data == pytest.approx(6.5) and x.grad == pytest.approx(5.0)
+
+
+# --- every op against PyTorch and central differences ----------------------------
+
+UNARY = {
+    "neg": (lambda x: -x, lambda x: -x),
+    "tanh": (lambda x: x.tanh(), torch.tanh),
+    "exp": (lambda x: x.exp(), torch.exp),
+    "log": (lambda x: x.log(), torch.log),
+    "relu": (lambda x: x.relu(), torch.relu),
+    "sigmoid": (lambda x: x.sigmoid(), torch.sigmoid),
+    "pow2": (lambda x: x**2, lambda x: x**2),
+    "pow3": (lambda x: x**3, lambda x: x**3),
+    "pow-1": (lambda x: x**-1, lambda x: x**-1),
+    "pow0.5": (lambda x: x**0.5, lambda x: x**0.5),
+    "2**x": (lambda x: 2**x, lambda x: 2**x),
+    "3-x": (lambda x: 3 - x, lambda x: 3 - x),
+    "3/x": (lambda x: 3 / x, lambda x: 3 / x),
+    "x*x+x": (lambda x: x * x + x, lambda x: x * x + x),
+}
+BINARY = {
+    "+": (lambda x, y: x + y, lambda x, y: x + y),
+    "-": (lambda x, y: x - y, lambda x, y: x - y),
+    "*": (lambda x, y: x * y, lambda x, y: x * y),
+    "/": (lambda x, y: x / y, lambda x, y: x / y),
+    "**": (lambda x, y: x**y, lambda x, y: x**y),
+    "reuse": (
+        lambda x, y: (x * y + x).tanh() * (x - y) / (y * y + 1),
+        lambda x, y: torch.tanh(x * y + x) * (x - y) / (y * y + 1),
+    ),
+    "mixed": (
+        lambda x, y: (x.exp() + y.sigmoid()).log() - (x * 0.5).relu() ** 2 + 2 ** (y / 3),
+        lambda x, y: torch.log(torch.exp(x) + torch.sigmoid(y)) - torch.relu(x * 0.5) ** 2 + 2 ** (y / 3),
+    ),
+}
+POSITIVE_ONLY = {"log", "pow0.5", "pow-1", "3/x", "**"}
+POINTS = [-2.5, -1.3, -0.4, 0.3, 0.9, 1.7, 3.1]
+
+
+def check_against_torch(f, tf, xs):
+    """Value and gradient of ``f`` against PyTorch float64 and against central differences."""
+    vs = [Value(x) for x in xs]
+    out = f(*vs)
+    out.backward()
+    ts = [torch.tensor(x, requires_grad=True) for x in xs]
+    tout = tf(*ts)
+    tout.backward()
+    assert out.data == pytest.approx(tout.item(), rel=1e-12, abs=1e-12)
+    for v, t in zip(vs, ts):
+        assert v.grad == pytest.approx(t.grad.item(), rel=1e-10, abs=1e-12)
+    numeric = numerical_grad(f, xs, h=1e-6)
+    for v, n in zip(vs, numeric):
+        assert v.grad == pytest.approx(n, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+@pytest.mark.parametrize("x", POINTS)
+def test_unary_ops_against_torch(name, x):
+    if name in POSITIVE_ONLY and x <= 0:
+        x = -x
+    check_against_torch(*UNARY[name], [x])
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+@pytest.mark.parametrize("x", POINTS[::2])
+@pytest.mark.parametrize("y", POINTS[1::2])
+def test_binary_ops_against_torch(name, x, y):
+    if name in POSITIVE_ONLY:
+        x = abs(x)
+    check_against_torch(*BINARY[name], [x, y])
+
+
+def test_stable_at_extremes():
+    x = Value(1000.0)
+    t = x.tanh()
+    t.backward()
+    assert t.data == 1.0 and x.grad == 0.0
+    for big in (1000.0, -1000.0):
+        z = Value(big)
+        s = z.sigmoid()
+        s.backward()
+        assert s.data == (1.0 if big > 0 else 0.0)
+        assert z.grad == 0.0 and not math.isnan(z.grad)
+    e = Value(1000.0).exp()
+    assert e.data == math.inf
+
+
+# --- deep and wide graphs ---------------------------------------------------
+
+
+def test_million_op_chain_backpropagates_without_recursion():
+    import sys
+
+    limit = sys.getrecursionlimit()
+    x = Value(0.5)
+    y = x
+    for _ in range(1_000_000):
+        y = y * 1.0 + 0.0  # 2 ops per step; scale keeps the value at 0.5
+    y = y.tanh()
+    y.backward()
+    assert sys.getrecursionlimit() == limit
+    assert x.grad == pytest.approx(1 - math.tanh(0.5) ** 2)
+
+
+def test_topological_order_is_deterministic_and_complete():
+    o = one_neuron()
+    order = topological_order(o)
+    assert len(order) == 10 and order[-1] is o
+    position = {id(v): i for i, v in enumerate(order)}
+    for v in order:
+        for c in v.children:
+            assert position[id(c)] < position[id(v)]
+    assert [v.label for v in order] == [v.label for v in topological_order(one_neuron())]
+
+
+def test_gradients_does_not_touch_grad():
+    x = Value(3.0)
+    y = x * x * x
+    g = gradients(y, [x])
+    assert g[x] == 27.0 and x.grad == 0.0
+
+
+def test_create_graph_second_derivative():
+    x = Value(3.0)
+    y = x * x * x
+    y.backward(create_graph=True)
+    assert isinstance(x.grad, Value) and x.grad.data == 27.0
+    assert gradients(x.grad, [x])[x] == 18.0
+
+
+# --- bad input: a clear error, nothing changed --------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["abc", None, [1, 2], (1,), 1j, True, Value(2.0)])
+def test_value_rejects_non_numbers(bad):
+    with pytest.raises(TypeError, match=type(bad).__name__ if not isinstance(bad, Value) else "Value"):
+        Value(bad)
+
+
+def test_label_must_be_str():
+    with pytest.raises(TypeError, match="label"):
+        Value(1.0, label=3)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, -1e-300])
+def test_log_of_non_positive(bad):
+    with pytest.raises(ValueError, match=repr(bad)):
+        Value(bad).log()
+
+
+def test_division_by_zero():
+    with pytest.raises(ZeroDivisionError):
+        Value(1.0) / 0
+    with pytest.raises(ZeroDivisionError):
+        Value(1.0) / Value(0.0)
+    with pytest.raises(ZeroDivisionError):
+        1 / Value(0)
+
+
+def test_unsupported_operand_types():
+    for bad in ("2", None, [1.0], {1: 2}):
+        with pytest.raises(TypeError):
+            Value(1.0) + bad
+        with pytest.raises(TypeError):
+            bad * Value(1.0)
+    with pytest.raises(TypeError):
+        Value(1.0) ** "2"
+
+
+def test_no_silent_complex_or_nan_from_pow():
+    with pytest.raises(ValueError, match="not a real number"):
+        Value(-4.0) ** 0.5
+    with pytest.raises(ValueError, match="positive base"):
+        Value(-2.0) ** Value(2.0)
+    with pytest.raises(ValueError, match="positive base"):
+        (-2.0) ** Value(2.0)
+
+
+def test_failed_op_changes_nothing():
+    a = Value(-1.0)
+    before = (a.data, a.grad, a.label, a.op)
+    with pytest.raises(ValueError):
+        a.log()
+    assert (a.data, a.grad, a.label, a.op) == before

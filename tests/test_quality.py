@@ -1,0 +1,27 @@
+"""The code base stays lint-clean and type-clean (configured in pyproject.toml)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_ruff_clean():
+    pytest.importorskip("ruff")
+    result = run("ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_clean():
+    pytest.importorskip("mypy")
+    result = run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
