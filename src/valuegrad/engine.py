@@ -17,8 +17,10 @@ less to scan (this is most of the speed difference with micrograd).
 
 from __future__ import annotations
 
+import gc
 import numbers
-from typing import Any, Iterable, Sequence, Union
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
 from . import ops
 from .ops import (
@@ -201,16 +203,8 @@ class Value:
         calling it by hand is the notebook's "backpropagation, one node at a time".
         micrograd calls it ``_backward``.
         """
-        op = self._op
-        if op is None:
-            return
-        x, y, g = self._x, self._y, self.grad
-        if op.binary:
-            dx, dy = op.local_grads(x.data, y.data, self.data)
-            x.grad += dx * g
-            y.grad += dy * g
-        else:
-            x.grad += op.local_grads(x.data, y, self.data) * g
+        if self._op is not None:
+            _CHAIN_RULE[self._op](self)
 
     _backward = backward_step  # micrograd's name
 
@@ -233,29 +227,24 @@ class Value:
         if create_graph:
             _accumulate(gradients(self, None, create_graph=True))
             return
-        order = topological_order(self)
-        # Each node must pass on this call's gradient only, not what earlier calls
-        # left in it: set intermediate grads aside and add them back at the end.
-        kept = [(v, v.grad) for v in order if v._op is not None and v.grad]
-        for v, _ in kept:
-            v.grad = _zero(v.data)
-        if self._op is None:
-            self.grad += _one(self.data)
-            return
-        self.grad = _one(self.data)
-        for v in reversed(order):
-            op = v._op
-            if op is None:
-                continue
-            x, y, g = v._x, v._y, v.grad
-            if op.binary:
-                dx, dy = op.local_grads(x.data, y.data, v.data)
-                x.grad += dx * g
-                y.grad += dy * g
-            else:
-                x.grad += op.local_grads(x.data, y, v.data) * g
-        for v, old in kept:
-            v.grad += old
+        with gc_paused():
+            order = topological_order(self)
+            # Each node must pass on this call's gradient only, not what earlier calls
+            # left in it: set intermediate grads aside and add them back at the end.
+            kept = [(v, v.grad) for v in order if v.grad and v._op is not None]
+            for v, _ in kept:
+                v.grad = _zero(v.data)
+            if self._op is None:
+                self.grad += _one(self.data)
+                return
+            self.grad = _one(self.data)
+            chain_rule = _CHAIN_RULE
+            for v in reversed(order):
+                op = v._op
+                if op is not None:
+                    chain_rule[op](v)
+            for v, old in kept:
+                v.grad += old
 
 
 _new_value = object.__new__
@@ -288,6 +277,7 @@ def _constant(c: Any) -> Value | None:
 
 
 def _binary(op: Op, x: Any, y: Any) -> Value:
+    """The node ``op(x, y)``; either operand may be a number (it becomes a constant leaf)."""
     if type(y) is not Value:
         y = _constant(y)
         if y is None:
@@ -296,7 +286,16 @@ def _binary(op: Op, x: Any, y: Any) -> Value:
         x = _constant(x)
         if x is None:
             return NotImplemented
-    return _node(op.forward(x.data, y.data), op, x, y)
+    data = op.forward(x.data, y.data)
+    # _node(data, op, x, y), written out: this is the hottest path of the engine.
+    v = _new_value(Value)
+    v.data = data
+    v.grad = 0.0 if type(data) is float else type(data)(0)
+    v.label = ""
+    v._op = op
+    v._x = x
+    v._y = y
+    return v
 
 
 def _unary(op: Op, x: Value) -> Value:
@@ -309,6 +308,66 @@ def _check_positive_base(base: Any) -> None:
             f"a ** b with a Value exponent needs a positive base a, got {base!r}: "
             "d(a**b)/db = a**b * log(a) is undefined otherwise (use a number exponent for a ** 2)"
         )
+
+
+def _chain_rule_for(op: Op) -> Callable[[Value], None]:
+    """The chain rule at one node of ``op``, generated from the op's own derivative formulas.
+
+    For ``*`` (partials ``y`` and ``x``) the generated function reads::
+
+        def chain_rule(node):
+            g = node.grad
+            out = node.data
+            X = node._x
+            x = X.data
+            Y = node._y
+            y = Y.data
+            X.grad += (y) * g
+            Y.grad += (x) * g
+
+    One plain function per op, evaluated in the same namespace as `Op.local_grads`,
+    so backward pays one call per node and builds no tuple.
+    """
+    lines = ["def chain_rule(node):", "    g = node.grad", "    out = node.data"]
+    lines += ["    X = node._x", "    x = X.data"]
+    if op.binary:
+        lines += ["    Y = node._y", "    y = Y.data"]
+        lines += [f"    X.grad += ({op.partials[0]}) * g", f"    Y.grad += ({op.partials[1]}) * g"]
+    else:
+        lines += ["    y = node._y", f"    X.grad += ({op.partials[0]}) * g"]
+    scope: dict[str, Any] = {**ops.DATA_NAMESPACE, "__builtins__": {}}
+    exec("\n".join(lines), scope)  # the formulas are valuegrad.ops' own constants, never user input
+    fn: Callable[[Value], None] = scope["chain_rule"]
+    fn.__qualname__ = fn.__name__ = f"chain_rule_{op.name}"
+    return fn
+
+
+_CHAIN_RULE: dict[Op, Callable[[Value], None]] = {op: _chain_rule_for(op) for op in ops.OPS}
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a graph is built or differentiated.
+
+    valuegrad's graphs hold no reference cycles and are freed by reference counting,
+    so the collector can find nothing in them; left running, it rescans the growing
+    graph many times per training step (most of micrograd's run time). valuegrad
+    pauses it during `Value.backward`, a model's forward pass and a training step;
+    set ``valuegrad.engine.PAUSE_GC = False`` to keep the collector always running.
+    The collector resumes at the end, and any cycles made meanwhile are collected then.
+    """
+    if not PAUSE_GC or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+PAUSE_GC = True
+"""Whether valuegrad pauses the cyclic garbage collector while it builds and differentiates graphs."""
 
 
 def topological_order(root: Value) -> list[Value]:
