@@ -382,9 +382,11 @@ def topological_order(root: Value) -> list[Value]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"topological_order needs a Value, got {type(root).__name__}")
+    if root._op is None:
+        return [root]
     order: list[Value] = []
     visited: set[Value] = set()
-    emit, seen, mark = order.append, visited.__contains__, visited.add
+    emit, mark = order.append, visited.add
     stack: list[Any] = [root]
     push, pop = stack.append, stack.pop
     done = _DONE
@@ -393,19 +395,25 @@ def topological_order(root: Value) -> list[Value]:
         if v is done:  # the node under the marker has all its operands in `order`
             emit(pop())
             continue
-        if seen(v):
+        if v in visited:
             continue
         mark(v)
-        op = v._op
-        if op is None:
-            emit(v)
-            continue
         push(v)
         push(done)
-        if op.binary and not seen(v._y):
-            push(v._y)
-        if not seen(v._x):
-            push(v._x)
+        # Leaf operands go straight into `order`; others are expanded first.
+        x = v._x
+        y = v._y if v._op.binary else None
+        if x not in visited and x._op is None:
+            mark(x)
+            emit(x)
+        if y is not None and y not in visited:
+            if y._op is None:
+                mark(y)
+                emit(y)
+            else:
+                push(y)
+        if x not in visited:
+            push(x)
     return order
 
 
