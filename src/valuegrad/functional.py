@@ -1,0 +1,426 @@
+"""Derivatives as functions: `grad`, `value_and_grad`, `hessian`, `hvp` (reverse mode), `jvp` (forward).
+
+In the style of JAX and HIPS autograd, ``grad(f)`` is a new function that returns the
+derivative of ``f``. It nests: ``grad(grad(f))`` is the second derivative, because
+when a `grad` runs inside another one its backward pass is recorded as Values
+(``create_graph=True``) that the outer one differentiates again.
+
+    >>> from valuegrad.functional import grad
+    >>> f = lambda x: x ** 3             # f'(x) = 3 x**2, f''(x) = 6 x
+    >>> grad(f)(2.0), grad(grad(f))(2.0)
+    (12.0, 12.0)
+
+None of these functions reads or writes any ``.grad`` attribute, so they can be used
+in the middle of a training loop.
+
+Forward mode (`Dual`, `jvp`) carries a tangent next to each number instead of
+recording a graph: one pass gives the derivative along one direction. Both modes
+read the derivative formulas from the op table (`valuegrad.ops`); none is written
+here.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from typing import Any, Callable, Sequence, Union
+
+from . import ops
+from .engine import Number, Value, _node, gradients
+from .ops import Op
+
+__all__ = ["grad", "value_and_grad", "hessian", "hvp", "jvp", "Dual"]
+
+# How many `grad`/`hessian`/`hvp` calls are running right now (one per nesting level).
+# While it is positive, results stay Values so that the enclosing call can
+# differentiate them. A module-level counter: not thread-safe (nor is the engine's
+# bookkeeping of a graph under construction); use one thread per nested computation.
+_depth = 0
+
+Argnums = Union[int, Sequence[int]]
+
+
+def _check_argnums(argnums: Argnums) -> tuple[tuple[int, ...], bool]:
+    """``argnums`` as a tuple of distinct non-negative ints, and whether it was a single int."""
+    if isinstance(argnums, bool):
+        raise TypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+    if isinstance(argnums, int):
+        nums: tuple[int, ...] = (argnums,)
+        single = True
+    elif isinstance(argnums, (tuple, list)) and argnums:
+        nums, single = tuple(argnums), False
+    else:
+        raise TypeError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    for i in nums:
+        if isinstance(i, bool) or not isinstance(i, int) or i < 0:
+            raise TypeError(f"argnums must hold non-negative ints, got {i!r} in {argnums!r}")
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"argnums must not repeat an argument, got {argnums!r}")
+    return nums, single
+
+
+def _variable(x: Any, where: str) -> Value:
+    """A new node to differentiate with respect to, standing for the argument ``x``.
+
+    A number becomes a new leaf. A Value (typically the variable of an enclosing
+    `grad`) becomes a new identity node on top of it: differentiating with respect
+    to that node, not to ``x`` itself, keeps this level's derivative apart from the
+    enclosing level's (no "perturbation confusion"), while the enclosing level can
+    still differentiate through it.
+    """
+    if isinstance(x, Value):
+        return _node(x.data, ops.IDENTITY, x, None)
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{where} must be a number or a Value, got {type(x).__name__}: {x!r}")
+    return Value(x)
+
+
+def _check_output(out: Any, what: str) -> Value | None:
+    """The function's output as a Value, or None for a plain number (a constant)."""
+    if isinstance(out, Value):
+        return out
+    if isinstance(out, bool) or not isinstance(out, numbers.Real):
+        raise TypeError(f"{what} must return a scalar Value (or a number), got {type(out).__name__}: {out!r}")
+    return None
+
+
+def _finish(g: Any, nested: bool) -> Any:
+    """A derivative as the caller gets it: a Value when nested, else a plain number."""
+    if nested:
+        return g if isinstance(g, Value) else Value(g)
+    return g.data if isinstance(g, Value) else g
+
+
+def _zero_like(x: Value) -> Any:
+    return 0.0 if type(x.data) is float else type(x.data)(0)
+
+
+def _call(
+    f: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any], nums: Sequence[int], name: str
+) -> tuple[Any, list[Value], bool]:
+    """Run ``f`` with fresh variables at ``nums``; returns (output, variables, nested)."""
+    global _depth
+    for i in nums:
+        if i >= len(args):
+            raise ValueError(
+                f"{name}: argnums asks for argument {i}, but the function was called with {len(args)}"
+            )
+    nested = _depth > 0 or any(isinstance(args[i], Value) for i in nums)
+    call_args = list(args)
+    variables = []
+    for i in nums:
+        v = _variable(args[i], f"{name}: argument {i}")
+        call_args[i] = v
+        variables.append(v)
+    _depth += 1
+    try:
+        out = f(*call_args, **kwargs)
+    finally:
+        _depth -= 1
+    return out, variables, nested
+
+
+def _first_derivatives(out: Value | None, variables: list[Value], create_graph: bool) -> list[Any]:
+    if out is None:
+        return [_zero_like(v) for v in variables]
+    grads = gradients(out, variables, create_graph=create_graph)
+    return [grads[v] for v in variables]
+
+
+def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., tuple[Any, Any]]:
+    """Like `grad`, but the new function returns ``(f(*args), derivative)`` from one evaluation.
+
+    >>> value_and_grad(lambda x, y: x * y, argnums=(0, 1))(3.0, 4.0)
+    (12.0, (4.0, 3.0))
+    """
+    nums, single = _check_argnums(argnums)
+    name = getattr(f, "__name__", "f")
+
+    @functools.wraps(f)
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        out, variables, nested = _call(f, args, kwargs, nums, "value_and_grad")
+        out_value = _check_output(out, f"value_and_grad's function {name}")
+        grads = [_finish(g, nested) for g in _first_derivatives(out_value, variables, nested)]
+        value = out if nested or out_value is None else out_value.data
+        return value, (grads[0] if single else tuple(grads))
+
+    return value_and_grad_f
+
+
+def grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+    """The function that computes d f / d (argument ``argnums``) of a scalar function ``f``.
+
+    ``f`` takes numbers or Values and returns a scalar Value (a plain number counts
+    as a constant). ``argnums`` is an int, or a tuple of ints for a tuple of
+    derivatives; other arguments (data, a model) are passed through unchanged.
+
+    The result is a plain number when the call is outermost (no enclosing `grad`
+    running) and the differentiated arguments are numbers; otherwise it is a Value
+    whose graph is the backward pass, so it can be differentiated again (or drawn).
+
+    >>> grad(lambda x, y: x * y + y.exp(), argnums=(0, 1))(3.0, 0.0)
+    (0.0, 4.0)
+    >>> grad(lambda x: x * grad(lambda y: x * y)(2.0))(3.0)   # d/dx (x * x) = 2 x
+    6.0
+
+    Never touches ``.grad``. Nested calls rely on a module-level counter: not thread-safe.
+    """
+    nums, single = _check_argnums(argnums)
+    name = getattr(f, "__name__", "f")
+
+    @functools.wraps(f)
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        out, variables, nested = _call(f, args, kwargs, nums, "grad")
+        out_value = _check_output(out, f"grad's function {name}")
+        grads = [_finish(g, nested) for g in _first_derivatives(out_value, variables, nested)]
+        return grads[0] if single else tuple(grads)
+
+    return grad_f
+
+
+def _point(xs: Any, name: str) -> list[Any]:
+    if isinstance(xs, (Value, numbers.Number)) or not isinstance(xs, Sequence):
+        raise TypeError(f"{name} takes a list of inputs (f is called as f(*xs)), got {type(xs).__name__}")
+    if not xs:
+        raise ValueError(f"{name} needs at least one input")
+    return list(xs)
+
+
+def hessian(f: Callable[..., Any]) -> Callable[[Sequence[Any]], list[list[Any]]]:
+    """The function ``xs -> [[d2 f / dx_i dx_j for j] for i]`` for ``f`` called as ``f(*xs)``.
+
+    Reverse over reverse: one backward pass recorded as a graph, then one backward
+    pass through that graph per input; meant for a few inputs. Over Fractions the
+    entries of a polynomial's Hessian are exact.
+
+    >>> hessian(lambda x, y: x * x * y)([3.0, 2.0])   # [[2y, 2x], [2x, 0]]
+    [[4.0, 6.0], [6.0, 0.0]]
+    """
+    name = getattr(f, "__name__", "f")
+
+    def hessian_f(xs: Sequence[Any]) -> list[list[Any]]:
+        point = _point(xs, "hessian")
+        out, variables, nested = _call(f, point, {}, range(len(point)), "hessian")
+        out_value = _check_output(out, f"hessian's function {name}")
+        rows = []
+        for g in _first_derivatives(out_value, variables, True):
+            if isinstance(g, Value):
+                row = _first_derivatives(g, variables, nested)
+            else:  # d f / dx_i is a constant zero: so is its row
+                row = [_zero_like(v) for v in variables]
+            rows.append([_finish(h, nested) for h in row])
+        return rows
+
+    return hessian_f
+
+
+def hvp(f: Callable[..., Any]) -> Callable[[Sequence[Any], Sequence[Any]], list[Any]]:
+    """The function ``(xs, v) -> H(xs) @ v``: the Hessian of ``f(*xs)`` times a vector, never forming H.
+
+    Two backward passes: the gradient ``g`` recorded as a graph, then the gradient
+    of the scalar ``g · v``. The cost does not grow with the number of inputs.
+
+    >>> hvp(lambda x, y: x * x * y)([3.0, 2.0], [1.0, 0.0])   # the first column of H
+    [4.0, 6.0]
+    """
+    name = getattr(f, "__name__", "f")
+
+    def hvp_f(xs: Sequence[Any], v: Sequence[Any]) -> list[Any]:
+        point = _point(xs, "hvp")
+        direction = _point(v, "hvp's vector")
+        if len(direction) != len(point):
+            raise ValueError(f"hvp: {len(point)} inputs but a vector of length {len(direction)}")
+        for i, t in enumerate(direction):
+            if isinstance(t, bool) or not isinstance(t, (numbers.Real, Value)):
+                raise TypeError(f"hvp: vector entry {i} must be a number, got {type(t).__name__}: {t!r}")
+        out, variables, nested = _call(f, point, {}, range(len(point)), "hvp")
+        nested = nested or any(isinstance(t, Value) for t in direction)
+        out_value = _check_output(out, f"hvp's function {name}")
+        dot: Any = 0
+        for g, t in zip(_first_derivatives(out_value, variables, True), direction):
+            if isinstance(g, Value):
+                dot = g * t + dot
+        if not isinstance(dot, Value):
+            return [_finish(_zero_like(x), nested) for x in variables]
+        return [_finish(h, nested) for h in _first_derivatives(dot, variables, nested)]
+
+    return hvp_f
+
+
+# ---------------------------------------------------------------------------
+# Forward mode: dual numbers
+# ---------------------------------------------------------------------------
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and not isinstance(x, Value)
+
+
+class Dual:
+    """A number with a tangent: ``primal + tangent·ε`` where ``ε² = 0`` (forward-mode autodiff).
+
+    Applying an operation to Duals applies it to the primals and carries the tangent
+    along with the chain rule, ``tangent_out = Σ local_derivative_i · tangent_i``,
+    both read from the op table. A function written for Values (operators with
+    numbers on either side, ``.tanh() .exp() .log() .relu() .sigmoid()``) runs
+    unchanged on Duals.
+
+    >>> x = Dual(2.0, 1.0)          # x = 2, dx = 1
+    >>> y = x * x + 3 * x           # y = x**2 + 3x, dy/dx = 2x + 3
+    >>> y.primal, y.tangent
+    (10.0, 7.0)
+
+    Duals hold numbers only: nesting Duals (forward over forward) is not supported.
+    """
+
+    __slots__ = ("primal", "tangent")
+
+    primal: Any
+    tangent: Any
+
+    def __init__(self, primal: Number, tangent: Number = 0) -> None:
+        for what, x in (("primal", primal), ("tangent", tangent)):
+            if not _is_number(x):
+                raise TypeError(
+                    f"Dual {what} must be a real number (int, float, Fraction, NumPy scalar), "
+                    f"got {type(x).__name__}: {x!r}"
+                )
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def data(self) -> Any:
+        """The primal, under the name Values use (so ``x.data`` in a function still reads the number)."""
+        return self.primal
+
+    def __repr__(self) -> str:
+        return f"Dual(primal={self.primal!r}, tangent={self.tangent!r})"
+
+    def __float__(self) -> float:
+        return float(self.primal)
+
+    def __add__(self, other: Dual | Number) -> Dual:
+        return _dual_binary(ops.ADD, self, other)
+
+    def __radd__(self, other: Number) -> Dual:
+        return _dual_binary(ops.ADD, other, self)
+
+    def __sub__(self, other: Dual | Number) -> Dual:
+        return _dual_binary(ops.SUB, self, other)
+
+    def __rsub__(self, other: Number) -> Dual:
+        return _dual_binary(ops.SUB, other, self)
+
+    def __mul__(self, other: Dual | Number) -> Dual:
+        return _dual_binary(ops.MUL, self, other)
+
+    def __rmul__(self, other: Number) -> Dual:
+        return _dual_binary(ops.MUL, other, self)
+
+    def __truediv__(self, other: Dual | Number) -> Dual:
+        return _dual_binary(ops.DIV, self, other)
+
+    def __rtruediv__(self, other: Number) -> Dual:
+        return _dual_binary(ops.DIV, other, self)
+
+    def __pow__(self, other: Dual | Number) -> Dual:
+        if _is_number(other):  # a number exponent is part of the op, as for Values (x ** 2)
+            out = ops.POW_CONST.forward(self.primal, other)
+            return Dual(out, ops.POW_CONST.local_grads(self.primal, other, out) * self.tangent)
+        if isinstance(other, Dual):
+            _check_positive_base(self.primal)
+        return _dual_binary(ops.POW, self, other)
+
+    def __rpow__(self, other: Number) -> Dual:
+        if _is_number(other):
+            _check_positive_base(other)
+        return _dual_binary(ops.POW, other, self)
+
+    def __neg__(self) -> Dual:
+        return _dual_unary(ops.NEG, self)
+
+    def exp(self) -> Dual:
+        """e ** self."""
+        return _dual_unary(ops.EXP, self)
+
+    def log(self) -> Dual:
+        """Natural logarithm; `ValueError` for a non-positive primal."""
+        return _dual_unary(ops.LOG, self)
+
+    def tanh(self) -> Dual:
+        """Hyperbolic tangent."""
+        return _dual_unary(ops.TANH, self)
+
+    def sigmoid(self) -> Dual:
+        """Logistic function."""
+        return _dual_unary(ops.SIGMOID, self)
+
+    def relu(self) -> Dual:
+        """max(0, self); its derivative is 1 where the primal is > 0, else 0."""
+        return _dual_unary(ops.RELU, self)
+
+
+def _check_positive_base(base: Any) -> None:
+    if not base > 0:
+        raise ValueError(
+            f"a ** b with a Dual exponent needs a positive base a, got {base!r}: "
+            "d(a**b)/db = a**b * log(a) is undefined otherwise (use a number exponent for a ** 2)"
+        )
+
+
+def _dual_unary(op: Op, x: Dual) -> Dual:
+    out = op.forward(x.primal, None)
+    return Dual(out, op.local_grads(x.primal, None, out) * x.tangent)
+
+
+def _dual_binary(op: Op, x: Any, y: Any) -> Dual:
+    # A number operand is a constant: its tangent term is left out (not added as
+    # 0 * d, which would turn an infinite local derivative into NaN).
+    x_dual, y_dual = isinstance(x, Dual), isinstance(y, Dual)
+    if (not x_dual and not _is_number(x)) or (not y_dual and not _is_number(y)):
+        return NotImplemented
+    xp = x.primal if x_dual else x
+    yp = y.primal if y_dual else y
+    out = op.forward(xp, yp)
+    dx, dy = op.local_grads(xp, yp, out)
+    if x_dual and y_dual:
+        tangent = dx * x.tangent + dy * y.tangent
+    elif x_dual:
+        tangent = dx * x.tangent
+    else:
+        tangent = dy * y.tangent
+    return Dual(out, tangent)
+
+
+def jvp(f: Callable[..., Any], inputs: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """``(f(*inputs), directional derivative of f along tangents)`` in one forward pass.
+
+    The directional derivative is ``Σ_i (d f / d input_i) · tangents[i]``: the
+    dot product of the gradient with the tangent, computed without a backward
+    pass by running ``f`` on `Dual` numbers. Inputs may be numbers or Values (their
+    ``data`` is used); no graph is recorded.
+
+    >>> jvp(lambda x, y: x * y, [3.0, 4.0], [1.0, 0.0])   # (xy, d(xy)/dx = y)
+    (12.0, 4.0)
+    """
+    point = _point(inputs, "jvp")
+    direction = _point(tangents, "jvp's tangents")
+    if len(point) != len(direction):
+        raise ValueError(f"jvp: {len(point)} inputs but {len(direction)} tangents")
+    duals = []
+    for i, (x, t) in enumerate(zip(point, direction)):
+        x = x.data if isinstance(x, Value) else x
+        if not _is_number(x):
+            raise TypeError(f"jvp: input {i} must be a number or a Value, got {type(x).__name__}: {x!r}")
+        if not _is_number(t):
+            raise TypeError(f"jvp: tangent {i} must be a number, got {type(t).__name__}: {t!r}")
+        duals.append(Dual(x, t))
+    out = f(*duals)
+    if isinstance(out, Dual):
+        return out.primal, out.tangent
+    if _is_number(out):
+        return out, 0
+    name = getattr(f, "__name__", "f")
+    raise TypeError(
+        f"jvp's function {name} must return a scalar (a Dual or a number), got {type(out).__name__}"
+    )
