@@ -1,0 +1,652 @@
+"""Neural networks made of Values: `Neuron`, `Layer`, `MLP`, and saving them to JSON.
+
+The notebook's multi-layer perceptron, in the shape PyTorch users know:
+
+>>> from valuegrad import nn
+>>> model = nn.MLP(3, [4, 4, 1], seed=0)
+>>> model
+MLP of [Layer of [TanhNeuron(3), TanhNeuron(3), TanhNeuron(3), TanhNeuron(3)], \
+Layer of [TanhNeuron(4), TanhNeuron(4), TanhNeuron(4), TanhNeuron(4)], Layer of [TanhNeuron(4)]]
+>>> len(model.parameters())
+41
+>>> out = model([2.0, 3.0, -1.0])    # one output: a Value
+>>> -1 < out.data < 1
+True
+
+A neuron computes ``b + w1*x1 + w2*x2 + ...`` (one multiplication and one addition
+node per input, in that order, exactly as micrograd builds it) and then its
+activation: ``"tanh"`` (the notebook's choice, on every layer), ``"relu"``,
+``"sigmoid"`` or ``"linear"`` (no activation node at all).
+
+Initial values. Every weight is drawn from Uniform(-1, 1) by a `random.Random`:
+pass ``seed=`` (or your own ``rng=``) for a reproducible network, or call
+`manual_seed` to seed the module's default generator. Every neuron draws its own
+weights (the Julia package the notebook comes from re-seeds per neuron, so all the
+neurons of a layer start identical and learn identical features; not here).
+
+Biases are drawn from Uniform(-1, 1) too by default (``bias_init="uniform"``: the
+notebook's and Karpathy's lecture's choice). ``bias_init="zero"`` starts them at 0
+as the micrograd package does; with it, ``MLP(..., seed=s, bias_init="zero")`` draws
+exactly the weights ``random.seed(s); micrograd.nn.MLP(...)`` draws, because no
+random number is spent on biases and `random.Random.uniform` is the same stream.
+
+Files. `MLP.save` writes JSON (a format name, a version, the architecture and every
+parameter); `MLP.load` reads it back, validating everything before building
+anything, and raises `ModelFileError` for any bad file. No pickle: loading a file
+never runs code. Floats are written with ``repr``, so they round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import random
+from typing import Any, Callable, Mapping, Sequence, Union
+
+from . import ops
+from .engine import Value
+
+__all__ = [
+    "ACTIVATIONS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MAX_FILE_BYTES",
+    "MAX_LAYERS",
+    "MAX_PARAMETERS",
+    "MLP",
+    "Layer",
+    "ModelFileError",
+    "Module",
+    "Neuron",
+    "manual_seed",
+]
+
+Input = Union[Value, float, int, numbers.Real]
+
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "tanh": Value.tanh,
+    "relu": Value.relu,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+}
+"""Activation name -> the Value method applied after ``b + w·x`` (None: no node at all)."""
+
+_ACTIVATION_OPS: dict[str, ops.Op | None] = {
+    "tanh": ops.TANH,
+    "relu": ops.RELU,
+    "sigmoid": ops.SIGMOID,
+    "linear": None,
+}
+_REPR_NAMES = {"tanh": "Tanh", "relu": "ReLU", "sigmoid": "Sigmoid", "linear": "Linear"}
+
+FORMAT = "valuegrad-mlp"
+"""The ``"format"`` field of a model file."""
+FORMAT_VERSION = 1
+"""The ``"version"`` of model file this valuegrad writes and reads."""
+MAX_PARAMETERS = 1_000_000
+"""Largest network a model file may declare (a scalar engine trains far smaller ones)."""
+MAX_LAYERS = 1_000
+"""Most layers a model file may declare."""
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest model file `MLP.load` reads."""
+
+
+class ModelFileError(ValueError):
+    """A model file or state dict that cannot be loaded: the message says what is wrong.
+
+    Raised by `MLP.load`, `MLP.from_dict` and `Module.load_state_dict`. Nothing is
+    built or changed when it is raised.
+    """
+
+
+# --- random initial values ---------------------------------------------------
+
+_default_rng = random.Random()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator used by networks built without ``seed=`` or ``rng=``.
+
+    >>> manual_seed(0); a = MLP(2, [3]).parameters()
+    >>> manual_seed(0); b = MLP(2, [3]).parameters()
+    >>> [p.data for p in a] == [p.data for p in b]
+    True
+    """
+    _check_int(seed, "seed", minimum=None)
+    _default_rng.seed(seed)
+
+
+def _resolve_rng(seed: int | None, rng: random.Random | None) -> random.Random:
+    if seed is not None and rng is not None:
+        raise ValueError("pass either seed= or rng=, not both")
+    if rng is not None:
+        if not isinstance(rng, random.Random):
+            raise TypeError(f"rng must be a random.Random, got {type(rng).__name__}")
+        return rng
+    if seed is not None:
+        _check_int(seed, "seed", minimum=None)
+        return random.Random(seed)
+    return _default_rng
+
+
+def _check_int(value: object, what: str, minimum: int | None = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}: {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, got {value}")
+
+
+def _check_activation(name: object, what: str = "activation") -> str:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"{what} must be one of {', '.join(map(repr, ACTIVATIONS))}; got {name!r}")
+    return name
+
+
+def _check_inputs(x: object, nin: int, who: str) -> Sequence[Input]:
+    if isinstance(x, (Value, numbers.Real, str, bytes)) or not hasattr(x, "__len__"):
+        raise TypeError(
+            f"{who} takes a list of {nin} numbers or Values, got {type(x).__name__}: {x!r}"
+            + (" (wrap a single input in a list: [x])" if nin == 1 else "")
+        )
+    if len(x) != nin:
+        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
+    return x  # type: ignore[return-value]
+
+
+def _zero_like(data: Any) -> Any:
+    return 0.0 if type(data) is float else type(data)(0)
+
+
+# --- modules -----------------------------------------------------------------
+
+
+class Module:
+    """Base class: something with parameters (leaf Values that training changes).
+
+    Subclasses override `parameters` (micrograd's way) or `named_parameters`,
+    and ``__call__``.
+    """
+
+    def __call__(self, x: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define __call__")
+
+    def parameters(self) -> list[Value]:
+        """The trainable Values, in a fixed order."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """``(name, Value)`` for every parameter, in `parameters` order."""
+        return [(str(i), p) for i, p in enumerate(self.parameters())]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to zero (call it before each ``backward()``).
+
+        Only parameters need it. ``backward()`` adds into ``.grad``, and parameters
+        are the only Values that live from one training step to the next: every
+        other node (the inputs' products, the sums, the activations, the loss) is
+        built afresh by the next forward pass, with a zero gradient. Forgetting
+        this call makes each step use the sum of all the gradients so far.
+        """
+        for p in self.parameters():
+            p.grad = _zero_like(p.data)
+
+    def state_dict(self) -> dict[str, float]:
+        """Every parameter's value by name, PyTorch style (``"layers.0.neurons.1.w.2"``)."""
+        return {name: float(p.data) for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set every parameter from a `state_dict`; all-or-nothing.
+
+        The names must be exactly this module's and every value a finite number;
+        otherwise `ModelFileError` is raised and no parameter changes.
+        """
+        if not isinstance(state, Mapping):
+            raise ModelFileError(
+                f"a state dict must be a mapping of names to numbers, got {type(state).__name__}"
+            )
+        named = self.named_parameters()
+        names = [n for n, _ in named]
+        missing = [n for n in names if n not in state]
+        unexpected = [k for k in state if k not in set(names)]
+        if missing or unexpected:
+            raise ModelFileError(
+                "state dict does not fit this model: "
+                + (f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}" if missing else "")
+                + ("; " if missing and unexpected else "")
+                + (
+                    f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"
+                    if unexpected
+                    else ""
+                )
+            )
+        values = [_finite_number(state[n], n) for n in names]
+        for (_, p), v in zip(named, values):
+            p.data = v
+
+
+def _finite_number(x: object, where: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise ModelFileError(f"{where}: expected a number, got {type(x).__name__}: {x!r:.60}")
+    try:
+        f = float(x)
+    except OverflowError:
+        raise ModelFileError(f"{where}: number too large for a float") from None
+    if not math.isfinite(f):
+        raise ModelFileError(f"{where}: expected a finite number, got {f!r}")
+    return f
+
+
+class Neuron(Module):
+    """One neuron: ``activation(b + w1*x1 + ... + wn*xn)``.
+
+    >>> n = Neuron(2, activation="linear", seed=1)
+    >>> n.w[0].data = 2.0; n.w[1].data = -1.0; n.b.data = 0.5
+    >>> n([1.0, 3.0]).data
+    -0.5
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "tanh",
+        *,
+        bias_init: str = "uniform",
+        seed: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        _check_int(nin, "nin")
+        self.activation = _check_activation(activation)
+        if bias_init not in ("uniform", "zero"):
+            raise ValueError(f"bias_init must be 'uniform' or 'zero', got {bias_init!r}")
+        r = _resolve_rng(seed, rng)
+        self.w: list[Value] = [Value(r.uniform(-1, 1), label=f"w{i}") for i in range(nin)]
+        self.b = Value(r.uniform(-1, 1) if bias_init == "uniform" else 0.0, label="b")
+        self._act = ACTIVATIONS[self.activation]
+
+    @property
+    def nin(self) -> int:
+        """Number of inputs."""
+        return len(self.w)
+
+    def __call__(self, x: Sequence[Input]) -> Value:
+        """The neuron's output for inputs ``x`` (numbers or Values)."""
+        _check_inputs(x, len(self.w), repr(self))
+        return self._forward(x)
+
+    def _forward(self, x: Sequence[Input]) -> Value:
+        # b + w1*x1 + w2*x2 + ...: the same chain of nodes as micrograd's
+        # sum((wi*xi for ...), self.b), so losses match micrograd's step for step.
+        act: Value = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act if self._act is None else self._act(act)
+
+    def _predict(self, x: Sequence[Any]) -> Any:
+        act = self.b.data
+        for wi, xi in zip(self.w, x):
+            act = act + wi.data * xi
+        op = _ACTIVATION_OPS[self.activation]
+        return act if op is None else op.forward(act, None)
+
+    def parameters(self) -> list[Value]:
+        return [*self.w, self.b]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [*((f"w.{i}", w) for i, w in enumerate(self.w)), ("b", self.b)]
+
+    def __repr__(self) -> str:
+        return f"{_REPR_NAMES[self.activation]}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same ``nin`` inputs. One output: a Value; several: a list."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "tanh",
+        *,
+        bias_init: str = "uniform",
+        seed: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        _check_int(nin, "nin")
+        _check_int(nout, "nout")
+        _check_activation(activation)
+        r = _resolve_rng(seed, rng)
+        self.neurons = [Neuron(nin, activation, bias_init=bias_init, rng=r) for _ in range(nout)]
+
+    @property
+    def nin(self) -> int:
+        """Number of inputs."""
+        return self.neurons[0].nin
+
+    @property
+    def nout(self) -> int:
+        """Number of outputs (neurons)."""
+        return len(self.neurons)
+
+    @property
+    def activation(self) -> str:
+        """The activation of this layer's neurons."""
+        return self.neurons[0].activation
+
+    def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
+        """The layer's outputs for inputs ``x``: a Value if it has one neuron, else a list."""
+        _check_inputs(x, self.nin, repr(self))
+        out = self._forward(x)
+        return out[0] if len(out) == 1 else out
+
+    def _forward(self, x: Sequence[Input]) -> list[Value]:
+        return [n._forward(x) for n in self.neurons]
+
+    def _predict(self, x: Sequence[Any]) -> list[Any]:
+        return [n._predict(x) for n in self.neurons]
+
+    def parameters(self) -> list[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [
+            (f"neurons.{j}.{name}", p) for j, n in enumerate(self.neurons) for name, p in n.named_parameters()
+        ]
+
+    def __repr__(self) -> str:
+        return f"Layer of [{', '.join(repr(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: layers of sizes ``nouts`` reading ``nin`` inputs.
+
+    ``activation`` is used on every layer, except the last one when
+    ``last_activation`` is given (micrograd's demo: ``activation="relu",
+    last_activation="linear"``). ``parameters()`` lists them layer by layer, neuron
+    by neuron, each neuron's weights then its bias: micrograd's order.
+
+    >>> model = MLP(2, [16, 16, 1], activation="relu", last_activation="linear", seed=1337)
+    >>> len(model.parameters())
+    337
+    >>> model.predict([0.5, -0.2]) == model([0.5, -0.2]).data   # predict: numbers only, no graph
+    True
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "tanh",
+        last_activation: str | None = None,
+        *,
+        bias_init: str = "uniform",
+        seed: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        _check_int(nin, "nin")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence):
+            raise TypeError(f"nouts must be a list of layer sizes, got {type(nouts).__name__}: {nouts!r}")
+        if len(nouts) == 0:
+            raise ValueError("nouts must list at least one layer size, got []")
+        for i, n in enumerate(nouts):
+            _check_int(n, f"nouts[{i}] (size of layer {i})")
+        _check_activation(activation)
+        last = (
+            activation if last_activation is None else _check_activation(last_activation, "last_activation")
+        )
+        r = _resolve_rng(seed, rng)
+        sizes = [nin, *nouts]
+        self.layers = [
+            Layer(
+                sizes[i],
+                sizes[i + 1],
+                last if i == len(nouts) - 1 else activation,
+                bias_init=bias_init,
+                rng=r,
+            )
+            for i in range(len(nouts))
+        ]
+
+    @property
+    def nin(self) -> int:
+        """Number of inputs."""
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> list[int]:
+        """The layer sizes."""
+        return [layer.nout for layer in self.layers]
+
+    @property
+    def activation(self) -> str:
+        """The hidden layers' activation (the last layer's if there is only one layer)."""
+        return self.layers[0].activation if len(self.layers) > 1 else self.layers[-1].activation
+
+    @property
+    def last_activation(self) -> str:
+        """The output layer's activation."""
+        return self.layers[-1].activation
+
+    def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
+        """The network's output for inputs ``x``: a Value if the last layer has one neuron, else a list."""
+        _check_inputs(x, self.nin, "MLP")
+        out = self.layers[0]._forward(x)
+        for layer in self.layers[1:]:
+            out = layer._forward(out)  # always a list between layers, even of one Value
+        return out[0] if len(out) == 1 else out
+
+    def predict(self, x: Sequence[Any]) -> Any:
+        """The output for numeric inputs ``x`` as plain numbers, building no graph.
+
+        Bit for bit ``model(x).data`` (the same operations in the same order), many
+        times faster: for accuracy, plots and inference.
+        """
+        _check_inputs(x, self.nin, "MLP.predict")
+        for v in x:
+            if isinstance(v, Value):
+                raise TypeError("MLP.predict takes numbers; for Values call the model itself: model(x)")
+        out: list[Any] = list(x)
+        for layer in self.layers:
+            out = layer._predict(out)
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [
+            (f"layers.{i}.{name}", p)
+            for i, layer in enumerate(self.layers)
+            for name, p in layer.named_parameters()
+        ]
+
+    def __repr__(self) -> str:
+        return f"MLP of [{', '.join(repr(layer) for layer in self.layers)}]"
+
+    # --- files ---------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as plain JSON-ready data: format, version, architecture, parameters.
+
+        Raises `ValueError` if a parameter is not a finite number (a diverged model
+        is not worth saving, and JSON has no NaN).
+        """
+        layers = []
+        for i, layer in enumerate(self.layers):
+            neurons = []
+            for j, n in enumerate(layer.neurons):
+                where = f"layers.{i}.neurons.{j}"
+                neurons.append(
+                    {
+                        "w": [_saveable(w.data, f"{where}.w.{k}") for k, w in enumerate(n.w)],
+                        "b": _saveable(n.b.data, f"{where}.b"),
+                    }
+                )
+            layers.append(neurons)
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "architecture": {
+                "nin": self.nin,
+                "nouts": self.nouts,
+                "activation": self.activation,
+                "last_activation": self.last_activation,
+            },
+            "parameters": layers,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model to a JSON file (see `to_dict`); `MLP.load` reads it back exactly."""
+        text = json.dumps(self.to_dict(), allow_nan=False)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.write("\n")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> MLP:
+        """Build a model from `to_dict` data; `ModelFileError` for anything invalid."""
+        nin, nouts, activation, last_activation, layers = _validate_model_dict(data)
+        model = cls(nin, nouts, activation, last_activation, bias_init="zero", rng=random.Random(0))
+        for layer, neurons in zip(model.layers, layers):
+            for neuron, (w, b) in zip(layer.neurons, neurons):
+                for p, v in zip(neuron.w, w):
+                    p.data = v
+                neuron.b.data = b
+        return model
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MLP:
+        """Read a model written by `MLP.save`.
+
+        Everything is validated (format, version, types, sizes, finite numbers)
+        before anything is built; a bad file raises `ModelFileError` naming the
+        problem. A missing or unreadable file raises the usual `OSError`.
+        """
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise ModelFileError(f"{os.fspath(path)}: {size} bytes is larger than a model file may be")
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ModelFileError(f"{os.fspath(path)}: larger than a model file may be")
+        try:
+            data = _parse_json(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ModelFileError(f"{os.fspath(path)}: not a valuegrad model file (not UTF-8 text)") from None
+        except ModelFileError as e:
+            raise ModelFileError(f"{os.fspath(path)}: {e}") from None
+        try:
+            return cls.from_dict(data)
+        except ModelFileError as e:
+            raise ModelFileError(f"{os.fspath(path)}: {e}") from None
+
+
+def _saveable(x: Any, where: str) -> float:
+    f = float(x)
+    if not math.isfinite(f):
+        raise ValueError(f"cannot save the model: parameter {where} is {f!r}")
+    return f
+
+
+def _reject_constant(name: str) -> Any:
+    raise ModelFileError(f"{name} is not allowed in a model file")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ModelFileError(f"key {k!r} appears twice")
+        out[k] = v
+    return out
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    except ModelFileError:
+        raise
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"not valid JSON (truncated or corrupted?): {e}") from None
+    except (ValueError, RecursionError) as e:  # e.g. an integer with thousands of digits, absurd nesting
+        raise ModelFileError(f"not a valuegrad model file: {e}") from None
+
+
+def _expect_keys(d: object, keys: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        raise ModelFileError(f"{where}: expected an object, got {type(d).__name__}")
+    if set(d) != keys:
+        missing, extra = sorted(keys - set(d)), sorted(set(d) - keys)
+        raise ModelFileError(
+            f"{where}: "
+            + "; ".join(
+                s
+                for s in (f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else "")
+                if s
+            )
+        )
+    return d
+
+
+def _declared_int(x: object, where: str, maximum: int) -> int:
+    if isinstance(x, bool) or not isinstance(x, int):
+        raise ModelFileError(f"{where}: expected an integer, got {type(x).__name__}: {x!r:.60}")
+    if not 1 <= x <= maximum:
+        raise ModelFileError(f"{where}: {x} is out of range (1 to {maximum})")
+    return x
+
+
+def _validate_model_dict(
+    data: Any,
+) -> tuple[int, list[int], str, str, list[list[tuple[list[float], float]]]]:
+    """Check a whole model dict; return plain, validated pieces. Builds no Value."""
+    d = _expect_keys(data, {"format", "version", "architecture", "parameters"}, "model file")
+    if d["format"] != FORMAT:
+        raise ModelFileError(f"format is {d['format']!r:.60}, expected {FORMAT!r}")
+    version = d["version"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError(f"version must be an integer, got {version!r:.60}")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(f"unsupported version {version} (this valuegrad reads version {FORMAT_VERSION})")
+
+    arch = _expect_keys(d["architecture"], {"nin", "nouts", "activation", "last_activation"}, "architecture")
+    nin = _declared_int(arch["nin"], "architecture.nin", MAX_PARAMETERS)
+    nouts_raw = arch["nouts"]
+    if not isinstance(nouts_raw, list) or not 1 <= len(nouts_raw) <= MAX_LAYERS:
+        raise ModelFileError(f"architecture.nouts: expected a list of 1 to {MAX_LAYERS} layer sizes")
+    nouts = [_declared_int(n, f"architecture.nouts[{i}]", MAX_PARAMETERS) for i, n in enumerate(nouts_raw)]
+    total, fan_in = 0, nin
+    for n in nouts:
+        total += n * (fan_in + 1)
+        fan_in = n
+        if total > MAX_PARAMETERS:
+            raise ModelFileError(f"architecture declares more than {MAX_PARAMETERS} parameters")
+    acts = []
+    for key in ("activation", "last_activation"):
+        if not isinstance(arch[key], str) or arch[key] not in ACTIVATIONS:
+            raise ModelFileError(f"architecture.{key}: {arch[key]!r:.60} is not one of {list(ACTIVATIONS)}")
+        acts.append(arch[key])
+
+    params = d["parameters"]
+    if not isinstance(params, list) or len(params) != len(nouts):
+        raise ModelFileError(f"parameters: expected a list of {len(nouts)} layers")
+    layers: list[list[tuple[list[float], float]]] = []
+    fan_in = nin
+    for i, (layer, nout) in enumerate(zip(params, nouts)):
+        if not isinstance(layer, list) or len(layer) != nout:
+            raise ModelFileError(f"parameters[{i}]: expected a list of {nout} neurons")
+        neurons = []
+        for j, neuron in enumerate(layer):
+            where = f"layers.{i}.neurons.{j}"
+            nd = _expect_keys(neuron, {"w", "b"}, where)
+            w = nd["w"]
+            if not isinstance(w, list) or len(w) != fan_in:
+                raise ModelFileError(f"{where}.w: expected a list of {fan_in} numbers")
+            neurons.append(
+                (
+                    [_finite_number(x, f"{where}.w.{k}") for k, x in enumerate(w)],
+                    _finite_number(nd["b"], f"{where}.b"),
+                )
+            )
+        layers.append(neurons)
+        fan_in = nout
+    return nin, nouts, acts[0], acts[1], layers
