@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import numbers
 from contextlib import contextmanager
+from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
 from . import ops
@@ -431,8 +432,8 @@ _VALUE_NAMESPACE: dict[str, Any] = {
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
     "relu": Value.relu,
-    "pow": lambda x, y: x**y,
-    "inv": lambda y: 1 / y,
+    "pow": lambda x, y: 1 if y == 0 else x**y,  # x ** 0 is the constant 1, not a node
+    "inv": lambda y: (Fraction(1) if type(y.data) is int else 1) / y,  # 1/7 stays exact, as in ops._inv
     "step": lambda x: 1 if x.data > 0 else 0,  # piecewise constant: its own derivative is 0
 }
 _GRAPH_LOCAL_GRADS = {op: ops.build(op, _VALUE_NAMESPACE)[1] for op in ops.OPS}
