@@ -188,13 +188,9 @@ def test_third_derivatives_match_torch(name, f):
         assert close(third(x0), torch_nth_derivative(f, x0, 3)), (name, x0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ZeroDivisionError,
-    reason="engine bug (notes/engine_bugs.md): POW_CONST's partial y * x ** (y - 1) records x ** 0, "
-    "whose derivative 0 * x ** -1 divides by zero at x = 0",
-)
 def test_higher_derivatives_of_powers_at_zero():
+    # was an engine bug: POW_CONST's partial y * x ** (y - 1) recorded x ** 0, whose own derivative
+    # 0 * x ** -1 divided by zero at x = 0 (notes/engine_bugs.md)
     # torch: every derivative of x**k at 0 is k! for the k-th and 0 beyond
     assert grad(grad(grad(lambda x: x**2)))(0.0) == torch_nth_derivative(lambda x: x**2, 0.0, 3)
     assert grad(grad(lambda x: x**1))(0.0) == 0.0
@@ -376,11 +372,8 @@ def test_hessian_of_a_polynomial_over_fractions_is_exact():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug (notes/engine_bugs.md): _VALUE_NAMESPACE['inv'] is 1 / y, a float for an int y",
-)
 def test_create_graph_keeps_division_by_an_int_exact():
+    # was an engine bug: the recorded 1 / y was the float 1 / 7 for an int y (notes/engine_bugs.md)
     x = Value(Fraction(2, 3))
     first = gradients(x * x / 7, [x], create_graph=True)[x]
     assert type(first.data) is Fraction and first.data == gradients(x * x / 7, [x])[x]

@@ -122,13 +122,13 @@ def _compare(
     return index, a, n, diff, ok
 
 
-def _raise_if_failed(rows: list[tuple[Any, float, float, float, bool]], title: str) -> None:
+def _raise_if_failed(rows: list[tuple[Any, float, float, float, bool]], title: str, what: str) -> None:
     bad = [r for r in rows if not r[4]]
     if not bad:
         return
-    width = max(len(str(r[0])) for r in rows)
+    width = max(len(what), *(len(str(r[0])) for r in rows))
     lines = [f"{title}: {len(bad)} of {len(rows)} derivatives differ"]
-    lines.append(f"  {'input':<{width}}  {'analytic':>24}  {'numeric':>24}  {'difference':>12}")
+    lines.append(f"  {what:<{width}}  {'analytic':>24}  {'numeric':>24}  {'difference':>12}")
     for index, a, n, diff, ok in rows:
         mark = "" if ok else "   <-- MISMATCH"
         lines.append(f"  {index!s:<{width}}  {a!r:>24}  {n!r:>24}  {diff:>12.4g}{mark}")
@@ -160,7 +160,7 @@ def gradcheck(
     analytic = _reverse_grad(f, point)
     numeric = numerical_grad(f, point, h=eps)
     rows = [_compare(i, a, n, atol, rtol) for i, (a, n) in enumerate(zip(analytic, numeric))]
-    _raise_if_failed(rows, f"gradcheck (eps={eps}, atol={atol}, rtol={rtol})")
+    _raise_if_failed(rows, f"gradcheck (eps={eps}, atol={atol}, rtol={rtol})", "input")
     return True
 
 
@@ -192,8 +192,10 @@ def gradgradcheck(
     rows = []
     for i, x in enumerate(xs):  # the recorded gradient is the gradient
         g = first.get(x, 0.0)
-        rows.append(_compare(f"d/d{i} recorded", g.data if isinstance(g, Value) else g, plain[i], atol, rtol))
-    _raise_if_failed(rows, "gradgradcheck: create_graph=True gradient differs from the plain gradient")
+        rows.append(_compare(i, g.data if isinstance(g, Value) else g, plain[i], atol, rtol))
+    _raise_if_failed(
+        rows, "gradgradcheck: the create_graph=True gradient (analytic) differs from the plain one", "input"
+    )
 
     hess: list[list[Any]] = []
     for x in xs:
@@ -210,5 +212,7 @@ def gradgradcheck(
         for i in range(n):
             numeric[i][j] = (up[i] - down[i]) / (2 * eps)
     rows = [_compare((i, j), hess[i][j], numeric[i][j], atol, rtol) for i in range(n) for j in range(n)]
-    _raise_if_failed(rows, f"gradgradcheck, second derivatives (eps={eps}, atol={atol}, rtol={rtol})")
+    _raise_if_failed(
+        rows, f"gradgradcheck, second derivatives (eps={eps}, atol={atol}, rtol={rtol})", "inputs (i, j)"
+    )
     return True

@@ -1,0 +1,156 @@
+"""valuegrad.gradcheck: gradcheck and gradgradcheck pass on correct derivatives and catch wrong ones."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+
+import pytest
+
+from valuegrad import engine, ops
+from valuegrad.engine import Value
+from valuegrad.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+
+# A test op with a broken backward: the value is x**3, the derivative written 2 x**2 (should be 3 x**2).
+BROKEN_CUBE = ops.Op("cube", "x * x * x", ("2 * x * x",), doc="deliberately wrong derivative")
+# A correct cube, for the double-backward test below.
+CUBE = ops.Op("cube", "x * x * x", ("3 * x * x",))
+
+
+def cube(op, x):
+    return engine._node(op.forward(x.data, None), op, x, None)
+
+
+def rows_of(message):
+    """(index, analytic, numeric, difference) read back from a GradcheckError's message."""
+    number = r"(-?[\d.]+(?:e[-+]?\d+)?|nan|-?inf)"
+    pattern = re.compile(rf"^\s+(\S+|\(\d+, \d+\))\s+{number}\s+{number}\s+{number}", re.M)
+    return [(m[0], float(m[1]), float(m[2]), float(m[3])) for m in pattern.findall(message)]
+
+
+def smooth_functions():
+    return {
+        "+ - *": lambda x, y: (x + y) * (x - y) * x,
+        "/": lambda x, y: x / y + y / (x * x),
+        "** number": lambda x, y: x**3 * y**-1.5 + (x * x) ** 0.5,
+        "** Value": lambda x, y: x**y + 2**x,
+        "tanh exp": lambda x, y: (x * y).tanh() + (x - y).exp(),
+        "log sigmoid": lambda x, y: (x * y).log() * y.sigmoid(),
+        "relu": lambda x, y: (x * y).relu() * x + y.relu(),
+    }
+
+
+@pytest.mark.parametrize("name", list(smooth_functions()))
+def test_correct_derivatives_pass_both_checks(name):
+    f = smooth_functions()[name]
+    rng = random.Random(name)
+    for _ in range(4):
+        point = [rng.uniform(0.3, 2.0), rng.uniform(0.3, 2.0)]
+        assert gradcheck(f, point) is True
+        assert gradgradcheck(f, point) is True
+
+
+def test_gradcheck_catches_a_wrong_derivative_and_lists_the_numbers():
+    def f(x, y):
+        return cube(BROKEN_CUBE, x) * y
+
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(f, [1.5, 2.0])
+    err = info.value
+    assert isinstance(err, AssertionError)
+    message = str(err)
+    assert "1 of 2" in message and "MISMATCH" in message
+    rows = rows_of(message)
+    assert [r[0] for r in rows] == ["0", "1"]  # every input is listed
+    _, analytic, numeric, diff = rows[0]
+    # the broken rule gives 2 x**2 * y; finite differences see the true 3 x**2 * y
+    assert analytic == pytest.approx(2 * 1.5**2 * 2.0)
+    assert numeric == pytest.approx(3 * 1.5**2 * 2.0, rel=1e-6)
+    assert diff == pytest.approx(analytic - numeric, rel=1e-3)
+    assert rows[1][1] == pytest.approx(rows[1][2], rel=1e-6)  # d/dy = x**3 is right
+    # the same rows, as data
+    assert [r[4] for r in err.rows] == [False, True]
+    assert err.rows[0][1] == analytic
+
+
+def test_gradgradcheck_catches_a_wrong_double_backward(monkeypatch):
+    # first derivatives right, but the recorded (create_graph) derivative is detached: second derivative 0
+    monkeypatch.setitem(engine._GRAPH_LOCAL_GRADS, CUBE, lambda x, y, out: 3 * x.data * x.data)
+
+    def f(x, y):
+        return cube(CUBE, x) + x * y
+
+    assert gradcheck(f, [1.5, 2.0]) is True
+    with pytest.raises(GradcheckError) as info:
+        gradgradcheck(f, [1.5, 2.0])
+    message = str(info.value)
+    assert "second derivatives" in message
+    rows = {r[0]: r[1:] for r in rows_of(message)}
+    assert set(rows) == {"(0, 0)", "(0, 1)", "(1, 0)", "(1, 1)"}
+    analytic, numeric, _ = rows["(0, 0)"]
+    assert analytic == 0.0 and numeric == pytest.approx(6 * 1.5, rel=1e-6)
+    assert rows["(0, 1)"][0] == pytest.approx(1.0) and rows["(1, 1)"][0] == 0.0
+
+
+def test_gradgradcheck_catches_a_recorded_gradient_that_differs_from_the_plain_one(monkeypatch):
+    monkeypatch.setitem(engine._GRAPH_LOCAL_GRADS, CUBE, lambda x, y, out: 2 * x * x)
+    with pytest.raises(GradcheckError, match="create_graph=True gradient") as info:
+        gradgradcheck(lambda x: cube(CUBE, x), [1.5])
+    (row,) = rows_of(str(info.value))
+    assert row[1] == pytest.approx(2 * 1.5**2) and row[2] == pytest.approx(3 * 1.5**2)
+
+
+def test_gradgradcheck_also_checks_first_derivatives():
+    with pytest.raises(GradcheckError, match="MISMATCH"):
+        gradgradcheck(lambda x: cube(BROKEN_CUBE, x), [1.0])
+
+
+def test_a_kink_fails_and_nan_is_a_failure():
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda x: x.relu(), [0.0])  # analytic 0, numeric 0.5
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda x: x * math.nan, [1.0])  # NaN on both sides is not agreement
+    assert math.isnan(info.value.rows[0][1]) and "nan" in str(info.value)
+    with pytest.raises(ValueError, match="not a real number"):  # the engine's error, not a silent NaN
+        gradcheck(lambda x: x**0.5, [1e-13])  # the numeric side steps to a negative x
+
+
+def test_tolerances_are_used():
+    # analytic 2 x**2 = 2, numeric 3: a difference of 1 passes only with a tolerance above it
+    assert gradcheck(lambda x: cube(BROKEN_CUBE, x), [1.0], atol=1.01, rtol=0.0)
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda x: cube(BROKEN_CUBE, x), [1.0], atol=0.99, rtol=0.0)
+    assert gradcheck(lambda x: cube(BROKEN_CUBE, x), [1.0], atol=0.0, rtol=0.34)
+
+
+def test_inputs_and_outputs_are_validated():
+    with pytest.raises(ValueError, match="eps"):
+        gradcheck(lambda x: x, [1.0], eps=0.0)
+    with pytest.raises(ValueError, match="atol"):
+        gradcheck(lambda x: x, [1.0], atol=-1.0)
+    with pytest.raises(TypeError, match="input 0"):
+        gradcheck(lambda x: x, ["1.0"])
+    with pytest.raises(TypeError, match="list"):
+        gradcheck(lambda x: x, 1.0)
+    with pytest.raises(TypeError, match="scalar Value"):
+        gradcheck(lambda x: [x], [1.0])
+    # a constant function has zero derivatives: passes
+    assert gradcheck(lambda x: 3.0, [1.0]) and gradgradcheck(lambda x: 3.0, [1.0])
+
+
+def test_gradcheck_leaves_values_untouched():
+    x = Value(0.5)
+    w = Value(2.0)
+    w.grad = 7.0
+    assert gradgradcheck(lambda a: (a * w).tanh(), [x])
+    assert (x.data, x.grad, w.data, w.grad) == (0.5, 0.0, 2.0, 7.0)
+
+
+def test_numerical_grad_is_unchanged():
+    # the notebook's forward difference, and the central default
+    d, c, f = -6.0, 10.0, -2.0
+    h = 0.001
+    want = (((d + h) + c) * f - (d + c) * f) / h
+    assert numerical_grad(lambda d, c, f: (d + c) * f, [d, c, f], h=h, method="forward")[0] == want
+    assert numerical_grad(lambda x: x * x, [3.0])[0] == pytest.approx(6.0, rel=1e-8)
