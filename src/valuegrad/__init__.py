@@ -11,49 +11,59 @@ the gradient of the output with respect to every Value it depends on.
 (-8.0, 6.0, -4.0)
 
 Submodules: `valuegrad.nn` (Neuron, Layer, MLP), `valuegrad.losses`,
-`valuegrad.optim`, `valuegrad.data`, `valuegrad.viz` (draw_dot),
-`valuegrad.gradcheck`, `valuegrad.functional` (grad, hessian, jvp) and
-`valuegrad.compile`. The optional ones load their dependencies only when used.
+`valuegrad.optim`, `valuegrad.data`, `valuegrad.train`, `valuegrad.viz`
+(`draw_dot`), `valuegrad.gradcheck`, `valuegrad.functional` (`grad`, `hessian`,
+`jvp`) and `valuegrad.compile`. Optional dependencies (Graphviz, matplotlib,
+NumPy, tqdm) are imported only by the functions that need them.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import data, losses, nn, optim
+from .compile import compile
 from .engine import Value, gradients, topological_order
-from .gradcheck import numerical_grad
+from .functional import Dual, grad, hessian, hvp, jvp, value_and_grad
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .viz import draw_dot, trace
 
 __version__ = "0.1.0"
 
-# Names that live in other modules, loaded on first use so that `import valuegrad`
-# stays fast and needs nothing beyond the standard library.
-_LAZY = {
-    "trace": "viz",
-    "draw_dot": "viz",
-    "grad": "functional",
-    "hessian": "functional",
-    "hvp": "functional",
-    "jvp": "functional",
-    "Dual": "functional",
-    "compile": "compile",
-}
-
+# The drawing module is loaded on first use: `import valuegrad` stays fast.
+_LAZY = {"trace": "viz", "draw_dot": "viz"}
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        if name in ("nn", "losses", "optim", "data", "viz", "functional", "examples", "ops", "cli"):
-            return importlib.import_module(f".{name}", __name__)
-        raise AttributeError(f"module 'valuegrad' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in ("viz", "train", "plot", "examples", "ops", "engine", "cli"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'valuegrad' has no attribute {name!r}")
 
 
 __all__ = [
+    "Dual",
+    "GradcheckError",
     "Value",
+    "compile",
+    "data",
+    "draw_dot",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
     "gradients",
-    "topological_order",
+    "hessian",
+    "hvp",
+    "jvp",
+    "losses",
+    "nn",
     "numerical_grad",
-    *_LAZY,
+    "optim",
+    "topological_order",
+    "trace",
+    "value_and_grad",
 ]
