@@ -131,8 +131,8 @@ def decision_boundary(
     if np.nanmin(z) < 0 < np.nanmax(z):
         ax.contour(gx, gy, z, levels=[0.0], colors="k", linewidths=1)
     labels = np.asarray(y, dtype=float) > 0
-    ax.scatter(pts[labels, 0], pts[labels, 1], c="tab:blue", edgecolors="k", s=25, label="+")
-    ax.scatter(pts[~labels, 0], pts[~labels, 1], c="tab:red", edgecolors="k", s=25, label="-")
+    ax.scatter(pts[labels, 0], pts[labels, 1], c="tab:blue", edgecolors="k", s=25, label="positive")
+    ax.scatter(pts[~labels, 0], pts[~labels, 1], c="tab:red", edgecolors="k", s=25, label="negative")
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
     ax.set_title(title)

@@ -170,7 +170,7 @@ class _TextProgress:
         self.total, self.n, self.every = total, 0, max(1, total // 10)
         self.postfix = ""
 
-    def set_postfix_str(self, s: str) -> None:
+    def set_postfix_str(self, s: str, refresh: bool = True) -> None:
         self.postfix = s
 
     def update(self, n: int) -> None:
@@ -286,7 +286,7 @@ def fit(
             history.accuracy.append(acc)
             history.lr.append(opt.lr)
             if bar is not None:
-                bar.set_postfix_str(f"loss={value:.4f} acc={acc:.0%}")
+                bar.set_postfix_str(f"loss={value:.4f} acc={acc:.0%}", refresh=False)
                 bar.update(1)
             if callback is not None:
                 callback(k, value, acc)
