@@ -449,3 +449,66 @@ def test_dual_errors():
         jvp(lambda x, y: x * y, [1.0, 2.0], [1.0])
     with pytest.raises(TypeError, match="scalar"):
         jvp(lambda x: [x], [1.0], [1.0])
+
+
+STEPS = (
+    lambda a, b: a + b,
+    lambda a, b: a - b * a,
+    lambda a, b: a * b,
+    lambda a, b: a / (b * b + 1),
+    lambda a, b: (a * a + 0.5) ** 1.5 - b**3,
+    lambda a, b: (a * a + 0.5) ** b,
+    lambda a, b: -a * b.exp(),
+    lambda a, b: (a * b).tanh() * a,
+    lambda a, b: (a - b).exp(),
+    lambda a, b: (a * a + b * b + 0.1).log(),
+    lambda a, b: (a + b + 0.05).relu() * a,
+    lambda a, b: (a * b).sigmoid() + b,
+)
+
+
+def random_program(seed, steps=14):
+    """A random expression DAG over (x, y) that reuses nodes, as a function of Values or tensors.
+
+    Every step combines two earlier nodes with one op, kept inside the op's domain
+    (log and fractional powers of a positive quantity, division by one plus a square).
+    """
+    rng = random.Random(seed)
+    recipe = [(rng.randrange(len(STEPS)), rng.randrange(k + 2), rng.randrange(k + 2)) for k in range(steps)]
+
+    def program(x, y):
+        nodes = [x, y]
+        for kind, i, j in recipe:
+            a, b = nodes[i], nodes[j]
+            # squash first so that values stay moderate however deep the program
+            a, b = a.tanh() if kind % 2 else a.sigmoid(), b.tanh()
+            nodes.append(STEPS[kind](a, b))
+        return nodes[-1] * nodes[-2] + nodes[-3]
+
+    return program
+
+
+def test_random_programs_with_reused_nodes_match_torch_double_backward():
+    rng = random.Random(11)
+    for seed in range(25):
+        program = random_program(seed)
+        point = (rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5))
+        want_grad, want_hess = torch_hessian_by_double_backward(program, point)
+        got = hessian(program)(list(point))
+        got_grad = grad(program, argnums=(0, 1))(*point)
+        for i in range(2):
+            assert close(got_grad[i], want_grad[i]), (seed, i)
+            for j in range(2):
+                assert close(got[i][j], want_hess[i][j]), (seed, i, j, got[i][j], want_hess[i][j])
+
+
+def test_deep_chains_need_no_recursion():
+    def chain(x):
+        for _ in range(5000):
+            x = (x * 0.999).tanh() + 0.001
+        return x
+
+    t = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(chain(t), t, create_graph=True)
+    (h,) = torch.autograd.grad(g, t)
+    assert close(grad(grad(chain))(0.3), h.item())
