@@ -217,6 +217,15 @@ def test_nested_grad_keeps_perturbations_apart():
     assert grad(lambda x: grad(lambda y: x * y)(x))(3.0) == 1.0
 
 
+def test_three_levels_of_nesting():
+    # innermost: d/dz xyz = xy; middle: d/dy (x * y * xy) = 2 x**2 y, at y = 1: 2 x**2;
+    # outer: d/dx (x * 2 x**2) = 6 x**2 = 24 at x = 2
+    inner = lambda x, y: grad(lambda z: x * y * z)(1.0)  # noqa: E731
+    middle = lambda x: grad(lambda y: x * y * inner(x, y))(1.0)  # noqa: E731
+    assert grad(lambda x: x * middle(x))(2.0) == 24.0
+    assert grad(lambda x: grad(lambda y: grad(lambda z: x * y * z)(1.0))(1.0))(5.0) == 1.0
+
+
 def test_inner_grad_returns_a_value_outer_returns_a_number():
     seen = []
 
@@ -425,6 +434,12 @@ def test_dual_arithmetic_with_numbers_on_either_side():
         assert close(d.primal, f(t).item(), 1e-14)
 
 
+def test_dual_with_numpy_scalars_on_either_side():
+    np = pytest.importorskip("numpy")
+    d = np.float64(2.0) * Dual(1.5, 1.0) + Dual(1.5, 1.0) * np.float64(3.0)
+    assert isinstance(d, Dual) and (d.primal, d.tangent) == (7.5, 5.0)
+
+
 def test_dual_over_fractions_is_exact_and_reads_the_op_table():
     x = Dual(Fraction(1, 3), Fraction(1))
     y = x**3 * 2 - x / 5 + 1
@@ -496,6 +511,9 @@ def test_random_programs_with_reused_nodes_match_torch_double_backward():
         want_grad, want_hess = torch_hessian_by_double_backward(program, point)
         got = hessian(program)(list(point))
         got_grad = grad(program, argnums=(0, 1))(*point)
+        tangent = [rng.uniform(-1, 1), rng.uniform(-1, 1)]
+        _, directional = jvp(program, list(point), tangent)
+        assert close(directional, want_grad[0] * tangent[0] + want_grad[1] * tangent[1]), seed
         for i in range(2):
             assert close(got_grad[i], want_grad[i]), (seed, i)
             for j in range(2):

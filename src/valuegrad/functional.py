@@ -275,6 +275,9 @@ class Dual:
 
     __slots__ = ("primal", "tangent")
 
+    # Make NumPy hand `numpy.float64(2) * Dual(...)` over to Dual.__rmul__, as for Value.
+    __array_ufunc__ = None
+
     primal: Any
     tangent: Any
 
