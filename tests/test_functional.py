@@ -530,3 +530,12 @@ def test_deep_chains_need_no_recursion():
     (g,) = torch.autograd.grad(chain(t), t, create_graph=True)
     (h,) = torch.autograd.grad(g, t)
     assert close(grad(grad(chain))(0.3), h.item())
+
+
+def test_docstring_examples():
+    import doctest
+
+    import valuegrad.functional
+
+    result = doctest.testmod(valuegrad.functional)
+    assert result.attempted >= 8 and result.failed == 0

@@ -154,3 +154,12 @@ def test_numerical_grad_is_unchanged():
     want = (((d + h) + c) * f - (d + c) * f) / h
     assert numerical_grad(lambda d, c, f: (d + c) * f, [d, c, f], h=h, method="forward")[0] == want
     assert numerical_grad(lambda x: x * x, [3.0])[0] == pytest.approx(6.0, rel=1e-8)
+
+
+def test_docstring_examples():
+    import doctest
+    import sys
+
+    module = sys.modules[numerical_grad.__module__]  # `valuegrad.gradcheck` the module, not the function
+    result = doctest.testmod(module)
+    assert result.attempted >= 3 and result.failed == 0
