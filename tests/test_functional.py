@@ -290,11 +290,22 @@ def test_grad_never_touches_dot_grad():
 
 
 def test_constant_functions_have_zero_derivatives():
-    assert grad(lambda x: 3.0)(1.0) == 0
     assert grad(lambda x: Value(2.0))(1.0) == 0
     assert grad(grad(lambda x: x + 1))(1.0) == 0
     assert hessian(lambda x, y: x + y)([1.0, 2.0]) == [[0, 0], [0, 0]]
     assert hvp(lambda x, y: x * 2 + y)([1.0, 2.0], [1.0, 1.0]) == [0, 0]
+
+
+def test_a_plain_number_output_is_refused_not_read_as_zero():
+    import math
+
+    # math.sin turns the Value into a float: a silent derivative of 0 would be wrong (cos 1)
+    with pytest.raises(TypeError, match=r"plain number.*float\(\) or a math function"):
+        grad(lambda x: math.sin(x))(1.0)
+    with pytest.raises(TypeError, match="plain number"):
+        hessian(lambda x, y: float(x * y))([1.0, 2.0])
+    with pytest.raises(TypeError, match="plain number"):
+        jvp(lambda x: math.exp(x), [1.0], [1.0])
 
 
 def test_bad_arguments_are_reported():

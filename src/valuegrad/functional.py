@@ -75,13 +75,23 @@ def _variable(x: Any, where: str) -> Value:
     return Value(x)
 
 
-def _check_output(out: Any, what: str) -> Value | None:
-    """The function's output as a Value, or None for a plain number (a constant)."""
+def _check_output(out: Any, what: str) -> Value:
+    """The function's output, which must be a Value.
+
+    A plain number is refused rather than read as a constant with derivative 0:
+    it is far more often a Value turned into a float on the way (``float(x)``,
+    ``math.sin(x)``), and a silent 0 would hide that. A constant function can
+    return ``Value(3.0)``.
+    """
     if isinstance(out, Value):
         return out
-    if isinstance(out, bool) or not isinstance(out, numbers.Real):
-        raise TypeError(f"{what} must return a scalar Value (or a number), got {type(out).__name__}: {out!r}")
-    return None
+    if isinstance(out, numbers.Real) and not isinstance(out, bool):
+        raise TypeError(
+            f"{what} returned a plain number ({out!r}), not a Value: it does not depend on its "
+            "inputs through valuegrad operations. Did it call float() or a math function on a Value? "
+            "(Use x.exp(), x.log(), x.tanh(), ...; a constant function can return Value(c).)"
+        )
+    raise TypeError(f"{what} must return a scalar Value, got {type(out).__name__}: {out!r}")
 
 
 def _finish(g: Any, nested: bool) -> Any:
@@ -120,9 +130,7 @@ def _call(
     return out, variables, nested
 
 
-def _first_derivatives(out: Value | None, variables: list[Value], create_graph: bool) -> list[Any]:
-    if out is None:
-        return [_zero_like(v) for v in variables]
+def _first_derivatives(out: Value, variables: list[Value], create_graph: bool) -> list[Any]:
     grads = gradients(out, variables, create_graph=create_graph)
     return [grads[v] for v in variables]
 
@@ -141,7 +149,7 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
         out, variables, nested = _call(f, args, kwargs, nums, "value_and_grad")
         out_value = _check_output(out, f"value_and_grad's function {name}")
         grads = [_finish(g, nested) for g in _first_derivatives(out_value, variables, nested)]
-        value = out if nested or out_value is None else out_value.data
+        value = out_value if nested else out_value.data
         return value, (grads[0] if single else tuple(grads))
 
     return value_and_grad_f
@@ -150,9 +158,10 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
 def grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
     """The function that computes d f / d (argument ``argnums``) of a scalar function ``f``.
 
-    ``f`` takes numbers or Values and returns a scalar Value (a plain number counts
-    as a constant). ``argnums`` is an int, or a tuple of ints for a tuple of
-    derivatives; other arguments (data, a model) are passed through unchanged.
+    ``f`` takes numbers or Values and returns a scalar Value (a plain number is
+    refused: it usually means a Value went through ``float()`` or ``math.*``).
+    ``argnums`` is an int, or a tuple of ints for a tuple of derivatives; other
+    arguments (data, a model) are passed through unchanged.
 
     The result is a plain number when the call is outermost (no enclosing `grad`
     running) and the differentiated arguments are numbers; otherwise it is a Value
@@ -421,9 +430,12 @@ def jvp(f: Callable[..., Any], inputs: Sequence[Any], tangents: Sequence[Any]) -
     out = f(*duals)
     if isinstance(out, Dual):
         return out.primal, out.tangent
-    if _is_number(out):
-        return out, 0
     name = getattr(f, "__name__", "f")
+    if _is_number(out):
+        raise TypeError(
+            f"jvp's function {name} returned a plain number ({out!r}), not a Dual: it does not depend "
+            "on its inputs through valuegrad operations. Did it call float() or a math function on its input?"
+        )
     raise TypeError(
         f"jvp's function {name} must return a scalar (a Dual or a number), got {type(out).__name__}"
     )
