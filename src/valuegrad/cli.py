@@ -271,7 +271,7 @@ def _demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     try:
         history = fit(model, xs, ys, loss="mse", optimizer="sgd", lr=args.lr, steps=args.steps, callback=show)
-    except ValueError as e:
+    except (ValueError, ArithmeticError) as e:
         raise _Failure(f"{e}") from None
     preds = [model.predict(x) for x in xs]
     print(f"   predictions {[round(p, 3) for p in preds]} for targets {ys}\n")
@@ -342,7 +342,7 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
     except ImportError as e:
         raise _Failure(str(e)) from None
-    except ValueError as e:
+    except (ValueError, ArithmeticError) as e:
         raise _Failure(f"{e}") from None
     seconds = time.perf_counter() - start
     from .train import accuracy, compute_loss

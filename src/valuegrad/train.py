@@ -230,8 +230,8 @@ def fit(
     - ``compile=True`` builds the loss graph once with `valuegrad.compile` and
       replays it at every step (the same numbers, much faster); it needs NumPy.
 
-    Raises `ValueError` if the loss becomes NaN or infinite (the step that would
-    have used it changes nothing: lower the learning rate).
+    Raises `ValueError` if the loss becomes NaN or infinite or overflows (the
+    step that would have used it changes nothing: lower the learning rate).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
@@ -264,6 +264,7 @@ def fit(
         compiled = _compiler()(lambda: compute_loss(model, X, y, loss_fn, l2)[0], [], params=params)
 
     bar = _progress_bar(steps) if progress else None
+    k = 0
     try:
         for k in range(steps):
             with _gc_paused():
@@ -290,6 +291,10 @@ def fit(
                 bar.update(1)
             if callback is not None:
                 callback(k, value, acc)
+    except OverflowError as e:  # Python floats raise instead of giving inf for e.g. 1e200 ** 2
+        raise ValueError(
+            f"the loss overflowed at step {k} ({e}); training stopped (try a lower learning rate)"
+        ) from e
     finally:
         if bar is not None:
             bar.close()

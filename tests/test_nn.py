@@ -1,0 +1,367 @@
+"""valuegrad.nn: Neuron, Layer, MLP (shapes, initial values, micrograd's parameter order, gradients
+against PyTorch) and model files (round trip, every kind of bad file)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+
+from valuegrad import Value, nn, topological_order
+
+
+def datas(params: list[Value]) -> list[float]:
+    return [p.data for p in params]
+
+
+# --- shapes and construction ---------------------------------------------------
+
+
+def test_notebook_mlp_has_41_parameters_and_readable_repr():
+    model = nn.MLP(3, [4, 4, 1], seed=0)
+    assert len(model.parameters()) == 41
+    assert repr(model) == (
+        "MLP of [Layer of [TanhNeuron(3), TanhNeuron(3), TanhNeuron(3), TanhNeuron(3)], "
+        "Layer of [TanhNeuron(4), TanhNeuron(4), TanhNeuron(4), TanhNeuron(4)], Layer of [TanhNeuron(4)]]"
+    )
+    demo = nn.MLP(2, [16, 16, 1], activation="relu", last_activation="linear", seed=0)
+    assert len(demo.parameters()) == 337
+    assert (
+        repr(demo.layers[0].neurons[0]) == "ReLUNeuron(2)"
+        and repr(demo.layers[-1]) == "Layer of [LinearNeuron(16)]"
+    )
+
+
+def test_one_output_is_a_value_several_are_a_list_and_width_one_layers_work():
+    assert isinstance(nn.MLP(3, [4, 1], seed=0)([1.0, 2.0, 3.0]), Value)
+    out = nn.MLP(3, [4, 2], seed=0)([1.0, 2.0, 3.0])
+    assert isinstance(out, list) and len(out) == 2 and all(isinstance(v, Value) for v in out)
+    # micrograd fails on this one: its one-neuron layer hands a bare Value to the next layer.
+    assert isinstance(nn.MLP(2, [16, 1, 1], seed=0)([0.5, -0.5]), Value)
+    layer = nn.Layer(2, 1, seed=0)
+    assert isinstance(layer([1.0, 2.0]), Value)
+
+
+def test_inputs_may_be_values_and_gradients_reach_them():
+    x = [Value(0.5), Value(-1.5)]
+    y = nn.MLP(2, [3, 1], seed=0)(x)
+    y.backward()
+    assert all(v.grad != 0 for v in x)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: nn.MLP(0, [4]), "nin must be >= 1, got 0"),
+        (lambda: nn.MLP(3, []), "at least one layer"),
+        (lambda: nn.MLP(3, [4, 0, 1]), "nouts[1] (size of layer 1) must be >= 1, got 0"),
+        (lambda: nn.Layer(2, 0), "nout must be >= 1, got 0"),
+        (lambda: nn.Neuron(-1), "nin must be >= 1, got -1"),
+        (lambda: nn.MLP(3, [4], activation="softmax"), "activation must be one of"),
+        (lambda: nn.MLP(3, [4], last_activation="gelu"), "last_activation must be one of"),
+        (lambda: nn.MLP(3, [4], seed=1, rng=random.Random(1)), "either seed= or rng="),
+        (lambda: nn.Neuron(2, bias_init="normal"), "bias_init"),
+    ],
+)
+def test_bad_construction_raises_value_error_naming_the_problem(make, message):
+    with pytest.raises(ValueError) as e:
+        make()
+    assert message in str(e.value)
+
+
+def test_bad_types_raise_type_error():
+    with pytest.raises(TypeError):
+        nn.MLP(3.0, [4])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        nn.MLP(3, 4)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        nn.MLP(3, [True])
+
+
+def test_wrong_input_length_names_the_sizes():
+    model = nn.MLP(3, [4, 1], seed=0)
+    with pytest.raises(ValueError, match="expects 3 inputs, got 2"):
+        model([1.0, 2.0])
+    with pytest.raises(ValueError, match="expects 3 inputs, got 4"):
+        model.layers[0]([1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(TypeError, match=r"list of 1 numbers.*\[x\]"):
+        nn.MLP(1, [1], seed=0)(2.0)  # type: ignore[arg-type]
+
+
+# --- initial values --------------------------------------------------------------
+
+
+def test_seeded_networks_are_reproducible_and_every_neuron_draws_its_own_weights():
+    a, b = nn.MLP(3, [4, 4, 1], seed=7), nn.MLP(3, [4, 4, 1], seed=7)
+    assert datas(a.parameters()) == datas(b.parameters())
+    assert datas(a.parameters()) != datas(nn.MLP(3, [4, 4, 1], seed=8).parameters())
+    for layer in a.layers:
+        rows = [(*(w.data for w in n.w), n.b.data) for n in layer.neurons]
+        assert len(set(rows)) == len(rows), "two neurons of a layer start identical"
+    values = datas(a.parameters())
+    assert all(-1 <= v <= 1 for v in values) and len(set(values)) == len(values)
+
+
+def test_manual_seed_and_rng_argument():
+    nn.manual_seed(3)
+    first = datas(nn.MLP(2, [3, 1]).parameters())
+    nn.manual_seed(3)
+    assert datas(nn.MLP(2, [3, 1]).parameters()) == first
+    assert datas(nn.MLP(2, [3, 1], rng=random.Random(3)).parameters()) == first
+
+
+def test_bias_init():
+    uniform = nn.MLP(2, [5], seed=0)
+    assert all(n.b.data != 0 for n in uniform.layers[0].neurons)
+    zero = nn.MLP(2, [5], seed=0, bias_init="zero")
+    assert all(n.b.data == 0.0 and isinstance(n.b.data, float) for n in zero.layers[0].neurons)
+
+
+def test_zero_bias_init_draws_exactly_micrograds_weights_in_micrograds_order():
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    random.seed(1337)
+    theirs = micrograd_nn.MLP(2, [16, 16, 1])
+    ours = nn.MLP(2, [16, 16, 1], activation="relu", last_activation="linear", seed=1337, bias_init="zero")
+    assert [float(p.data) for p in theirs.parameters()] == datas(ours.parameters())
+    assert repr(theirs) == repr(ours)
+
+
+def test_parameter_order_is_layer_neuron_weights_then_bias():
+    model = nn.MLP(2, [3, 1], seed=0)
+    names = [name for name, _ in model.named_parameters()]
+    assert names[:4] == [
+        "layers.0.neurons.0.w.0",
+        "layers.0.neurons.0.w.1",
+        "layers.0.neurons.0.b",
+        "layers.0.neurons.1.w.0",
+    ]
+    assert names[-1] == "layers.1.neurons.0.b"
+    expected = [p for layer in model.layers for n in layer.neurons for p in (*n.w, n.b)]
+    assert all(a is b for a, b in zip(model.parameters(), expected)) and len(expected) == 13
+
+
+# --- the forward graph and gradients ----------------------------------------------
+
+
+def test_neuron_builds_micrograds_chain_b_plus_w1x1_plus_w2x2():
+    n = nn.Neuron(3, activation="linear", seed=0)
+    out = n([1.0, 2.0, 3.0])
+    order = topological_order(out)
+    assert [v.op for v in order if v.op] == ["*", "+", "*", "+", "*", "+"]
+    first_add = next(v for v in order if v.op == "+")
+    assert first_add.children[0] is n.b  # b + w1*x1, then + w2*x2, ...
+    assert out.data == ((n.b.data + n.w[0].data * 1.0) + n.w[1].data * 2.0) + n.w[2].data * 3.0
+    assert nn.Neuron(2, seed=0)([1.0, 2.0]).op == "tanh"
+    assert nn.Neuron(2, "relu", seed=0)([1.0, 2.0]).op == "relu"
+
+
+def test_predict_is_bit_for_bit_the_graph_forward():
+    rng = random.Random(0)
+    for act, last in [("tanh", None), ("relu", "linear"), ("sigmoid", "tanh")]:
+        model = nn.MLP(3, [5, 4, 2], activation=act, last_activation=last, seed=1)
+        for _ in range(5):
+            x = [rng.uniform(-3, 3) for _ in range(3)]
+            assert model.predict(x) == [v.data for v in model(x)]
+    with pytest.raises(TypeError):
+        nn.MLP(1, [1], seed=0).predict([Value(1.0)])
+
+
+@pytest.mark.parametrize("activation, last", [("tanh", None), ("relu", "linear"), ("sigmoid", "tanh")])
+def test_loss_and_gradients_match_pytorch(activation, last):
+    torch = pytest.importorskip("torch")
+    model = nn.MLP(3, [4, 4, 1], activation=activation, last_activation=last, seed=2)
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys))
+    loss.backward()
+
+    acts = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda t: t}
+    tensors = []
+    for layer in model.layers:
+        W = torch.tensor(
+            [[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64, requires_grad=True
+        )
+        b = torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64, requires_grad=True)
+        tensors.append((W, b, acts[layer.activation]))
+    h = torch.tensor(xs, dtype=torch.float64)
+    for W, b, f in tensors:
+        h = f(h @ W.T + b)
+    tloss = ((h[:, 0] - torch.tensor(ys, dtype=torch.float64)) ** 2).sum()
+    tloss.backward()
+    assert loss.data == pytest.approx(tloss.item(), abs=1e-12)
+    expected = [
+        g for W, b, _ in tensors for row_w, gb in zip(W.grad.tolist(), b.grad.tolist()) for g in (*row_w, gb)
+    ]
+    assert [p.grad for p in model.parameters()] == pytest.approx(expected, abs=1e-12)
+
+
+def test_zero_grad_resets_only_parameters():
+    model = nn.MLP(2, [3, 1], seed=0)
+    x = [Value(1.0), Value(-2.0)]
+    out = model(x)
+    out.backward()
+    hidden = [v for v in topological_order(out) if v.op and v is not out]
+    assert any(v.grad != 0 for v in hidden) and all(p.grad != 0 for p in model.parameters()[:2])
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+    assert all(v.grad != 0 for v in x)  # inputs are not parameters
+    assert any(v.grad != 0 for v in hidden)
+
+
+# --- model files -------------------------------------------------------------------
+
+
+def tricky_model() -> nn.MLP:
+    model = nn.MLP(2, [3, 2], activation="relu", last_activation="linear", seed=5)
+    specials = [0.1 + 0.2, 1e-300, -5e-324, 1.0 / 3.0, -0.0, 123456789.123456789, 2.0**-1074 * 3]
+    for p, v in zip(model.parameters(), specials):
+        p.data = v
+    return model
+
+
+def test_save_load_round_trip_is_exact(tmp_path):
+    model = tricky_model()
+    path = tmp_path / "model.json"
+    model.save(path)
+    loaded = nn.MLP.load(path)
+    assert repr(loaded) == repr(model)
+    assert datas(loaded.parameters()) == datas(model.parameters())
+    # repr tells -0.0 from 0.0 and shows every digit: the floats came back bit for bit
+    assert [repr(v) for v in datas(loaded.parameters())] == [repr(v) for v in datas(model.parameters())]
+    assert math.copysign(1, loaded.parameters()[4].data) == -1
+    rng = random.Random(1)
+    for _ in range(10):
+        x = [rng.uniform(-2, 2), rng.uniform(-2, 2)]
+        assert [v.data for v in loaded(x)] == [v.data for v in model(x)]
+    text = json.loads(path.read_text())
+    assert text["format"] == nn.FORMAT and text["version"] == nn.FORMAT_VERSION
+    assert text["architecture"] == {
+        "nin": 2,
+        "nouts": [3, 2],
+        "activation": "relu",
+        "last_activation": "linear",
+    }
+
+
+def test_state_dict_round_trip_and_all_or_nothing_loading():
+    a, b = nn.MLP(3, [4, 1], seed=1), nn.MLP(3, [4, 1], seed=2)
+    b.load_state_dict(a.state_dict())
+    assert datas(b.parameters()) == datas(a.parameters())
+    before = datas(b.parameters())
+    bad = a.state_dict()
+    bad["layers.1.neurons.0.b"] = float("nan")
+    for broken in (
+        bad,
+        {**a.state_dict(), "extra": 1.0},
+        {k: v for k, v in list(a.state_dict().items())[1:]},
+    ):
+        with pytest.raises(nn.ModelFileError):
+            b.load_state_dict(broken)
+        assert datas(b.parameters()) == before
+    with pytest.raises(nn.ModelFileError, match="does not fit"):
+        b.load_state_dict(nn.MLP(3, [5, 1], seed=0).state_dict())
+
+
+def test_saving_a_diverged_model_is_refused(tmp_path):
+    model = nn.MLP(2, [1], seed=0)
+    model.parameters()[0].data = float("inf")
+    with pytest.raises(ValueError, match=r"layers\.0\.neurons\.0\.w\.0 is inf"):
+        model.save(tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+
+
+def _good() -> dict:
+    return nn.MLP(2, [2, 1], seed=0).to_dict()
+
+
+def _mutate(f):
+    d = _good()
+    f(d)
+    return json.dumps(d)
+
+
+BAD_FILES = {
+    "truncated": json.dumps(_good())[:-40],
+    "empty": "",
+    "not json": "hello",
+    "a list": "[1, 2, 3]",
+    "wrong version": _mutate(lambda d: d.update(version=2)),
+    "version as string": _mutate(lambda d: d.update(version="1")),
+    "wrong format": _mutate(lambda d: d.update(format="pickle")),
+    "extra key": _mutate(lambda d: d.update(code="import os")),
+    "missing parameters": _mutate(lambda d: d.pop("parameters")),
+    "NaN": json.dumps(_good()).replace(json.dumps(_good()["parameters"][0][0]["b"]), "NaN"),
+    "Infinity": json.dumps(_good()).replace(json.dumps(_good()["parameters"][0][0]["b"]), "-Infinity"),
+    "overflowing float": json.dumps(_good()).replace(json.dumps(_good()["parameters"][0][0]["b"]), "1e999"),
+    "string weight": _mutate(lambda d: d["parameters"][0][0]["w"].__setitem__(0, "0.5")),
+    "bool weight": _mutate(lambda d: d["parameters"][0][0]["w"].__setitem__(0, True)),
+    "null bias": _mutate(lambda d: d["parameters"][1][0].update(b=None)),
+    "short weight row": _mutate(lambda d: d["parameters"][0][1]["w"].pop()),
+    "missing neuron": _mutate(lambda d: d["parameters"][0].pop()),
+    "missing layer": _mutate(lambda d: d["parameters"].pop()),
+    "shape disagrees": _mutate(lambda d: d["architecture"].update(nouts=[3, 1])),
+    "unknown activation": _mutate(lambda d: d["architecture"].update(activation="os.system")),
+    "zero width": _mutate(lambda d: d["architecture"].update(nouts=[0, 1])),
+    "huge width": _mutate(lambda d: d["architecture"].update(nouts=[10**12, 1])),
+    "huge total": _mutate(lambda d: d["architecture"].update(nin=999_999, nouts=[999_999, 1])),
+    "too many layers": _mutate(lambda d: d["architecture"].update(nouts=[1] * 5000)),
+    "integer with 5000 digits": _mutate(lambda d: d.update(version=1)).replace(
+        '"version": 1', '"version": ' + "9" * 5000
+    ),
+    "deep nesting": "[" * 100_000 + "]" * 100_000,
+    "duplicate key": json.dumps(_good())[:-1] + ', "version": 1}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_model_files_raise_model_file_error(tmp_path, name):
+    path = tmp_path / "model.json"
+    path.write_text(BAD_FILES[name], encoding="utf-8")
+    with pytest.raises(nn.ModelFileError) as e:
+        nn.MLP.load(path)
+    assert str(path) in str(e.value)
+    assert isinstance(e.value, ValueError)
+
+
+def test_bad_file_messages_say_what_is_wrong(tmp_path):
+    cases = {
+        "wrong version": "unsupported version 2 (this valuegrad reads version 1)",
+        "truncated": "not valid JSON",
+        "NaN": "NaN is not allowed",
+        "huge width": "out of range",
+        "huge total": f"more than {nn.MAX_PARAMETERS} parameters",
+        "short weight row": "layers.0.neurons.1.w: expected a list of 2 numbers",
+        "string weight": "layers.0.neurons.0.w.0: expected a number",
+        "duplicate key": "'version' appears twice",
+    }
+    for name, message in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(BAD_FILES[name], encoding="utf-8")
+        with pytest.raises(nn.ModelFileError, match=None) as e:
+            nn.MLP.load(path)
+        assert message in str(e.value), (name, str(e.value))
+
+
+def test_binary_garbage_and_a_good_file_next_to_an_existing_model(tmp_path):
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"\x80\x04\x95 pickle-ish \xff\xfe")
+    with pytest.raises(nn.ModelFileError, match="not UTF-8"):
+        nn.MLP.load(path)
+    # A failed load leaves the model one already has untouched; a good one can then be loaded into it.
+    model = nn.MLP(2, [2, 1], seed=3)
+    before = datas(model.parameters())
+    with pytest.raises(nn.ModelFileError):
+        model.load_state_dict(nn.MLP.load(path).state_dict())
+    assert datas(model.parameters()) == before
+    good = tmp_path / "good.json"
+    nn.MLP(2, [2, 1], seed=4).save(good)
+    model.load_state_dict(nn.MLP.load(good).state_dict())
+    assert datas(model.parameters()) == datas(nn.MLP(2, [2, 1], seed=4).parameters())
+
+
+def test_from_dict_rejects_non_dicts():
+    for bad in (None, [], "model", 3):
+        with pytest.raises(nn.ModelFileError):
+            nn.MLP.from_dict(bad)
