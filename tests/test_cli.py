@@ -192,6 +192,16 @@ def test_bad_arguments_exit_2_with_usage_and_no_traceback(argv, tmp_path, capsys
     assert list(tmp_path.iterdir()) == []  # nothing was written
 
 
+def test_demo_without_matplotlib_or_viz_still_runs_and_says_what_it_skipped(tmp_path, capsys, monkeypatch):
+    for name in ("matplotlib", "matplotlib.figure", "valuegrad.viz"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    assert main(["demo", "--out", str(tmp_path), "--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "note: loss.png was not written" in out and "pip install 'valuegrad[plot]'" in out
+    assert "note: graph.svg was not written" in out and "valuegrad[viz]" in out
+    assert "iteration  3 - loss:" in out and list(tmp_path.iterdir()) == []
+
+
 def test_unwritable_output_folder_is_a_clean_exit_2(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

@@ -334,7 +334,7 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
         """The layer's outputs for inputs ``x``: a Value if it has one neuron, else a list."""
-        _check_inputs(x, self.nin, repr(self))
+        _check_inputs(x, self.nin, f"Layer({self.nin}, {self.nout})")
         out = self._forward(x)
         return out[0] if len(out) == 1 else out
 

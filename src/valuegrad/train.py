@@ -18,7 +18,7 @@ Python's cyclic garbage collector is paused during each step. A step allocates
 tens of thousands of Values; none of them is in a reference cycle (see
 `valuegrad.engine`), so reference counting frees them all, but the collector
 would still be triggered by the allocations and scan the whole live graph again
-and again (about 40% of a step on micrograd's demo). It is switched back on
+and again (a large share of a step on micrograd's demo). It is switched back on
 between steps.
 """
 
