@@ -1,0 +1,451 @@
+"""Property-based gradient tests: hypothesis builds random expression DAGs over every op.
+
+Each generated DAG is a *recipe* (a list of steps over node indices) that is run three
+ways: on valuegrad Values, on PyTorch float64 tensors (the same ops, in the same order)
+and, for central differences, on Values again at nudged inputs. The DAGs use every op
+(``+ - * / **`` with a number exponent, a Value exponent and ``number ** Value``, unary
+``-``, ``tanh exp log relu sigmoid``), put constants on either side of binary ops, and
+make one node feed 2-5 later operations. Inputs stay inside each op's domain by
+construction: when an operand would be outside it (``log`` of a value < 0.1, a divisor
+or a negative power's base with ``|b| < 0.1``, a fractional power or a Value-exponent
+power of a base < 0.1, ``relu`` within 0.05 of its kink) the operand ``a`` is replaced by
+``a*a + k`` (k >= 0.1) or ``a + 1``, which is itself part of the DAG. Any node whose
+magnitude exceeds 10 is passed through ``tanh`` before further use, so values stay in a
+range where fixed tolerances mean something.
+
+Polynomial (and rational) DAGs over `fractions.Fraction` are compared *exactly* with
+sympy's symbolic derivative.
+
+Tolerances (stated once, here):
+
+- against PyTorch float64: values and gradients (first and second order) agree to
+  ``1e-9 * (1 + |reference|)`` plus ``1e-11 * scale``, where scale is the largest
+  magnitude in the DAG (the two libraries round a few ulps differently in tanh, exp, pow);
+- against central differences (h = 1e-6): ``1e-5 * (1 + |reference|)`` plus
+  ``1e-8 * scale`` (rounding error ~ eps * |f| / h, truncation error ~ h**2 * f''');
+- `gradients(..., create_graph=True)` evaluates the same formulas on Values, so its
+  numbers must equal `backward()`'s exactly.
+
+The hypothesis settings are derandomized (the same examples on every run, so CI is
+stable); set ``VALUEGRAD_HYPOTHESIS_SEED=<int>`` (or ``random``) to explore new examples.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import os
+from fractions import Fraction
+from typing import Any, Callable
+
+import pytest
+import sympy
+import torch
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+
+from valuegrad import Value, gradients, numerical_grad, topological_order
+
+BIG = 10.0  # magnitudes above this are squashed with tanh before further use
+
+
+def _settings(max_examples: int) -> settings:
+    chosen = os.environ.get("VALUEGRAD_HYPOTHESIS_SEED")
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=chosen is None,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+def _maybe_seed(test: Callable[..., Any]) -> Callable[..., Any]:
+    chosen = os.environ.get("VALUEGRAD_HYPOTHESIS_SEED")
+    if chosen is None:
+        return test
+    value = int.from_bytes(os.urandom(4), "big") if chosen == "random" else int(chosen)
+    print(f"hypothesis seed for {test.__name__}: {value}")
+    return seed(value)(test)
+
+
+# --- running a recipe ---------------------------------------------------------------
+#
+# A step is one of
+#   ("u", name, i)          unary op on node i
+#   ("b", sym, i, j)        node i <sym> node j        (sym in + - * / **)
+#   ("cl", sym, c, i)       number c <sym> node i      (constant on the left)
+#   ("cr", sym, i, c)       node i <sym> number c      (constant on the right; ** is a number exponent)
+# Nodes 0..n-1 are the inputs; step k makes node n+k. The output is the last node.
+
+BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+}
+VALUE_UNARY: dict[str, Callable[[Any], Any]] = {
+    "neg": operator.neg,
+    "tanh": Value.tanh,
+    "exp": Value.exp,
+    "log": Value.log,
+    "relu": Value.relu,
+    "sigmoid": Value.sigmoid,
+}
+TORCH_UNARY: dict[str, Callable[[Any], Any]] = {
+    "neg": operator.neg,
+    "tanh": torch.tanh,
+    "exp": torch.exp,
+    "log": torch.log,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+}
+SYMPY_UNARY: dict[str, Callable[[Any], Any]] = {"neg": operator.neg}
+
+
+def apply(step: tuple, nodes: list, unary: dict[str, Callable[[Any], Any]]) -> Any:
+    kind = step[0]
+    if kind == "u":
+        return unary[step[1]](nodes[step[2]])
+    if kind == "b":
+        return BINARY[step[1]](nodes[step[2]], nodes[step[3]])
+    if kind == "cl":
+        return BINARY[step[1]](step[2], nodes[step[3]])
+    return BINARY[step[1]](nodes[step[2]], step[3])
+
+
+def run(recipe: list[tuple], inputs: list, unary: dict[str, Callable[[Any], Any]]) -> list:
+    nodes = list(inputs)
+    for step in recipe:
+        nodes.append(apply(step, nodes, unary))
+    return nodes
+
+
+def operands(step: tuple) -> list[int]:
+    kind = step[0]
+    if kind == "u":
+        return [step[2]]
+    if kind == "b":
+        return [step[2], step[3]]
+    return [step[3]] if kind == "cl" else [step[2]]
+
+
+# --- generating float DAGs -------------------------------------------------------------
+
+UNARY_NAMES = list(VALUE_UNARY)
+INT_EXPONENTS = [0, 1, 2, 3, -1, -2]
+FRACTIONAL_EXPONENTS = [0.5, 1.5, -0.5, 2.5]
+finite = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def float_dags(draw: st.DrawFn) -> dict[str, Any]:
+    xs = draw(st.lists(finite, min_size=1, max_size=3))
+    n_steps = draw(st.integers(6, 16))
+    # One node (chosen at step `start`) is forced to be the operand of `reuse` later steps.
+    start = draw(st.integers(0, n_steps - 5))
+    reuse = draw(st.integers(2, 5))
+    forced_at = set(
+        draw(st.lists(st.integers(start, n_steps - 1), min_size=reuse, max_size=reuse, unique=True))
+    )
+    recipe: list[tuple] = []
+    probe = [Value(x) for x in xs]  # the data of every node, to keep operands in domain
+    usable = list(range(len(xs)))  # nodes whose magnitude is <= BIG
+    shared: int | None = None
+
+    def emit(step: tuple) -> int:
+        recipe.append(step)
+        probe.append(apply(step, probe, VALUE_UNARY))
+        index = len(probe) - 1
+        if abs(probe[index].data) > BIG:  # squash before anyone uses it
+            recipe.append(("u", "tanh", index))
+            probe.append(probe[index].tanh())
+            index = len(probe) - 1
+        usable.append(index)
+        return index
+
+    def positive(i: int) -> int:
+        """An operand >= 0.1 made from node i (i itself when it already is)."""
+        if probe[i].data >= 0.1:
+            return i
+        k = draw(st.sampled_from([0.1, 0.25, 0.5, 1.0]))
+        return emit(("cr", "+", emit(("b", "*", i, i)), k))
+
+    def away_from_zero(i: int) -> int:
+        return i if abs(probe[i].data) >= 0.1 else positive(i)
+
+    for k in range(n_steps):
+        if k == start:
+            shared = draw(st.sampled_from(usable))
+        if k in forced_at and shared is not None:
+            a = shared
+        else:
+            a = draw(st.sampled_from(usable))
+        kind = draw(st.sampled_from(["u", "u", "b", "b", "cl", "cr", "pow_const", "pow_value", "rpow"]))
+        if kind == "u":
+            name = draw(st.sampled_from(UNARY_NAMES))
+            if name == "log":
+                a = positive(a)
+            elif name == "relu" and abs(probe[a].data) < 0.05:
+                a = emit(("cr", "+", a, 1.0))
+            emit(("u", name, a))
+        elif kind in ("b", "cl", "cr"):
+            sym = draw(st.sampled_from(["+", "-", "*", "/"]))
+            if kind == "b":
+                b = draw(st.sampled_from(usable))
+                if draw(st.booleans()):
+                    a, b = b, a  # the shared node on either side
+                if sym == "/":
+                    b = away_from_zero(b)
+                emit(("b", sym, a, b))
+            else:
+                c = draw(st.sampled_from([-2.5, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0]))
+                if kind == "cl":
+                    if sym == "/":
+                        a = away_from_zero(a)
+                    emit(("cl", sym, c, a))
+                else:
+                    emit(("cr", sym, a, c))
+        elif kind == "pow_const":
+            e = draw(st.sampled_from(INT_EXPONENTS + FRACTIONAL_EXPONENTS))
+            if e in FRACTIONAL_EXPONENTS:
+                a = positive(a)
+            elif e < 0:
+                a = away_from_zero(a)
+            emit(("cr", "**", a, e))
+        elif kind == "pow_value":
+            b = draw(st.sampled_from(usable))
+            emit(("b", "**", positive(a), b))
+        else:  # number ** Value
+            c = draw(st.sampled_from([0.5, 2.0, math.e, 3.0]))
+            emit(("cl", "**", c, a))
+
+    # Sum every node no later step uses, so that the whole DAG reaches the output.
+    used = {i for step in recipe for i in operands(step)}
+    dangling = [i for i in range(len(xs), len(probe)) if i not in used]
+    out = dangling[0]
+    for i in dangling[1:]:
+        out = emit(("b", "+", out, i))
+    assert shared is not None
+    return {"xs": xs, "recipe": recipe, "shared": shared}
+
+
+def uses(recipe: list[tuple], i: int) -> int:
+    return sum(operands(step).count(i) for step in recipe)
+
+
+def close(got: float, want: float, rel: float, absolute: float) -> bool:
+    return abs(got - want) <= rel * (1 + abs(want)) + absolute
+
+
+# --- the properties -------------------------------------------------------------------
+
+
+@_maybe_seed
+@_settings(max_examples=150)
+@given(float_dags())
+def test_random_dags_match_pytorch_float64(dag: dict[str, Any]) -> None:
+    xs, recipe = dag["xs"], dag["recipe"]
+    assert uses(recipe, dag["shared"]) >= 2
+
+    vals = run(recipe, [Value(x) for x in xs], VALUE_UNARY)
+    out = vals[-1]
+    out.backward()
+
+    tin = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+    tnodes = run(recipe, tin, TORCH_UNARY)
+    for t in tnodes[len(xs) :]:
+        t.retain_grad()
+    tnodes[-1].backward()
+
+    scale = max(abs(v.data) for v in vals)
+    for i, (v, t) in enumerate(zip(vals, tnodes)):
+        assert close(v.data, t.item(), 1e-9, 1e-11 * scale), (
+            i,
+            recipe[i - len(xs)] if i >= len(xs) else "input",
+        )
+    gscale = max(abs(v.grad) for v in vals)
+    for i, (v, t) in enumerate(zip(vals, tnodes)):
+        want = 0.0 if t.grad is None else t.grad.item()
+        assert close(v.grad, want, 1e-9, 1e-11 * gscale), ("grad", i, v.grad, want)
+
+
+@_maybe_seed
+@_settings(max_examples=100)
+@given(float_dags())
+def test_random_dags_match_central_differences(dag: dict[str, Any]) -> None:
+    xs, recipe = dag["xs"], dag["recipe"]
+    inputs = [Value(x) for x in xs]
+    vals = run(recipe, inputs, VALUE_UNARY)
+    vals[-1].backward()
+    numeric = numerical_grad(lambda *v: run(recipe, list(v), VALUE_UNARY)[-1], xs, h=1e-6)
+    scale = max(abs(v.data) for v in vals)
+    for x, n in zip(inputs, numeric):
+        assert close(x.grad, n, 1e-5, 1e-8 * scale), (x.grad, n)
+
+
+@_maybe_seed
+@_settings(max_examples=60)
+@given(float_dags())
+def test_random_dags_second_order_match_pytorch(dag: dict[str, Any]) -> None:
+    """create_graph gradients equal backward()'s exactly; their own gradient is torch's Hessian row."""
+    xs, recipe = dag["xs"], dag["recipe"]
+    inputs = [Value(x) for x in xs]
+    out = run(recipe, inputs, VALUE_UNARY)[-1]
+    first = gradients(out, inputs, create_graph=True)
+    out.backward()
+    for x in inputs:
+        g = first[x]
+        assert (g.data if isinstance(g, Value) else g) == x.grad
+
+    tin = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+    tout = run(recipe, tin, TORCH_UNARY)[-1]
+    (tg0,) = torch.autograd.grad(tout, tin[0], create_graph=True, allow_unused=True)
+    if tg0 is None or not tg0.requires_grad:  # d out / d x0 does not depend on the inputs
+        row = [0.0] * len(xs)
+    else:
+        row = [0.0 if h is None else h.item() for h in torch.autograd.grad(tg0, tin, allow_unused=True)]
+    g0 = first[inputs[0]]
+    if isinstance(g0, Value):
+        second = gradients(g0, inputs)
+        got = [float(second[x]) for x in inputs]
+    else:
+        got = [0.0] * len(xs)
+    scale = max(1.0, *(abs(r) for r in row))
+    for a, b in zip(got, row):
+        assert close(a, b, 1e-8, 1e-10 * scale), (got, row)
+
+
+# --- exact: polynomial and rational DAGs over Fraction against sympy ----------------------
+
+small_fractions = st.fractions(min_value=-3, max_value=3, max_denominator=7)
+
+
+@st.composite
+def fraction_dags(draw: st.DrawFn) -> dict[str, Any]:
+    xs = draw(st.lists(small_fractions, min_size=1, max_size=3))
+    n_steps = draw(st.integers(3, 10))
+    reuse = draw(st.integers(2, 5))
+    recipe: list[tuple] = []
+    probe: list[Fraction] = list(xs)
+    exact_ops = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+    def emit(step: tuple, value: Fraction) -> None:
+        recipe.append(step)
+        probe.append(value)
+
+    shared = draw(st.integers(0, len(xs) - 1))
+    for k in range(n_steps):
+        a = shared if k < reuse else draw(st.integers(0, len(probe) - 1))
+        kind = draw(st.sampled_from(["b", "cl", "cr", "pow", "neg"]))
+        if kind == "neg":
+            emit(("u", "neg", a), -probe[a])
+        elif kind == "pow":
+            e = draw(st.sampled_from([0, 1, 2, 3, -1, -2]))
+            if probe[a] == 0 and e <= 0:
+                e = 2
+            emit(("cr", "**", a, e), probe[a] ** e)
+        else:
+            sym = draw(st.sampled_from(["+", "-", "*", "/"]))
+            if kind == "b":
+                b = draw(st.integers(0, len(probe) - 1))
+                if sym == "/" and probe[b] == 0:
+                    sym = "*"
+                emit(("b", sym, a, b), exact_ops[sym](probe[a], probe[b]))
+            elif kind == "cl":
+                c = draw(st.fractions(min_value=-3, max_value=3, max_denominator=5))
+                if sym == "/" and probe[a] == 0:
+                    sym = "-"
+                emit(("cl", sym, c, a), exact_ops[sym](c, probe[a]))
+            else:
+                c = draw(st.fractions(min_value=-3, max_value=3, max_denominator=5).filter(bool))
+                emit(("cr", sym, a, c), exact_ops[sym](probe[a], c))
+        if abs(probe[-1].numerator) > 10**40 or probe[-1].denominator > 10**40:
+            break  # keep the numbers (and sympy's expressions) small
+    used = {i for step in recipe for i in operands(step)}
+    dangling = [i for i in range(len(xs), len(probe)) if i not in used]
+    out = dangling[0]
+    for i in dangling[1:]:
+        emit(("b", "+", out, i), probe[out] + probe[i])
+        out = len(probe) - 1
+    return {"xs": xs, "recipe": recipe, "values": probe}
+
+
+def as_sympy(c: Any) -> Any:
+    return sympy.Rational(c.numerator, c.denominator) if isinstance(c, Fraction) else sympy.Integer(c)
+
+
+@_maybe_seed
+@_settings(max_examples=120)
+@given(fraction_dags())
+def test_fraction_dags_exactly_match_sympy(dag: dict[str, Any]) -> None:
+    xs, recipe = dag["xs"], dag["recipe"]
+    inputs = [Value(x) for x in xs]
+    vals = run(recipe, inputs, VALUE_UNARY)
+    out = vals[-1]
+    out.backward()
+    assert [v.data for v in vals] == dag["values"]
+    assert all(type(v.data) is Fraction for v in vals)
+
+    symbols = sympy.symbols(f"x0:{len(xs)}")
+    sym_recipe = [
+        (s[0], s[1], as_sympy(s[2]), s[3])
+        if s[0] == "cl"
+        else (s[0], s[1], s[2], as_sympy(s[3]))
+        if s[0] == "cr"
+        else s
+        for s in recipe
+    ]
+    expr = run(sym_recipe, list(symbols), SYMPY_UNARY)[-1]
+    point = {s: as_sympy(x) for s, x in zip(symbols, xs)}
+    assert sympy.Rational(expr.xreplace(point)) == as_sympy(out.data)
+    for s, x in zip(symbols, inputs):
+        want = sympy.diff(expr, s).xreplace(point)
+        assert type(x.grad) is Fraction, type(x.grad)
+        assert x.grad == Fraction(int(want.p), int(want.q)), (x.grad, want)
+
+
+# --- structural properties ------------------------------------------------------------------
+
+
+@_maybe_seed
+@_settings(max_examples=80)
+@given(float_dags())
+def test_topological_order_is_a_valid_order_and_backward_accumulates(dag: dict[str, Any]) -> None:
+    xs, recipe = dag["xs"], dag["recipe"]
+    inputs = [Value(x) for x in xs]
+    out = run(recipe, inputs, VALUE_UNARY)[-1]
+    order = topological_order(out)
+    position = {id(v): k for k, v in enumerate(order)}
+    assert len(position) == len(order) and order[-1] is out
+    for v in order:
+        assert all(position[id(c)] < position[id(v)] for c in v.children)
+    out.backward()
+    once = [v.grad for v in order]
+    out.backward()
+    twice = [v.grad for v in order]
+    # A second call adds exactly one more pass. An intermediate node computes this pass
+    # from zero and adds back what it held, so it doubles exactly; a leaf adds each
+    # contribution into what it holds, so it doubles up to rounding.
+    gscale = max(abs(g) for g in once)
+    for v, g1, g2 in zip(order, once, twice):
+        if v.is_leaf:
+            assert close(g2, 2 * g1, 1e-12, 1e-14 * gscale), (g1, g2)
+        else:
+            assert g2 == 2 * g1, (v.op, g1, g2)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_shared_node_gets_every_contribution(n: int) -> None:
+    """A node used n times as the same operand gets n contributions (micrograd's `a + a`)."""
+    x = Value(1.5)
+    s = x.tanh()
+    out = s
+    for _ in range(n - 1):
+        out = out * s
+    out.backward()
+    t = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    (torch.tanh(t) ** n).backward()
+    assert x.grad == pytest.approx(t.grad.item(), rel=1e-12)
