@@ -24,16 +24,14 @@ between steps.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import math
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 from . import losses
-from .engine import Value
+from .engine import Value, gc_paused
 from .nn import MLP, Module
 from .optim import SGD, Adam, Optimizer
 
@@ -133,17 +131,6 @@ def compute_loss(
         params = model.parameters() if hasattr(model, "parameters") else []
         total = total + losses.l2(params, l2)
     return total, scores
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _make_optimizer(
@@ -267,7 +254,7 @@ def fit(
     k = 0
     try:
         for k in range(steps):
-            with _gc_paused():
+            with gc_paused():  # a step's graph has no cycles: see engine.gc_paused
                 if compiled is None:
                     total, scores = compute_loss(model, X, y, loss_fn, l2)
                     value = float(total.data)
