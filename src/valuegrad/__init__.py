@@ -10,10 +10,11 @@ the gradient of the output with respect to every Value it depends on.
 >>> L.data, a.grad, b.grad
 (-8.0, 6.0, -4.0)
 
-Submodules: `valuegrad.nn` (Neuron, Layer, MLP), `valuegrad.losses`,
+Modules: `valuegrad.nn` (Neuron, Layer, MLP), `valuegrad.losses`,
 `valuegrad.optim`, `valuegrad.data`, `valuegrad.train`, `valuegrad.viz`
-(`draw_dot`), `valuegrad.gradcheck`, `valuegrad.functional` (`grad`, `hessian`,
-`jvp`) and `valuegrad.compile`. Optional dependencies (Graphviz, matplotlib,
+(`draw_dot`), `valuegrad.functional` (`grad`, `hessian`, `jvp`). `valuegrad.gradcheck`
+and `valuegrad.compile` are the functions of the modules of the same name (as
+`torch.autograd.gradcheck`); import other names from them with ``from valuegrad.gradcheck import ...``. Optional dependencies (Graphviz, matplotlib,
 NumPy, tqdm) are imported only by the functions that need them.
 """
 
