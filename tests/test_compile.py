@@ -129,6 +129,22 @@ def test_batch_lanes_equal_a_loop_of_eager_evaluations(mode):
     assert close(out2[3], eager(both, (a[3], 0.25), params)[0]) and grads2[1].shape == (7,)
 
 
+@pytest.mark.parametrize("mode", ["numpy", "level"])
+def test_every_op_in_batch_lanes(mode):
+    params = [W, B]
+    a = np.array([p[0] for p in POINTS])
+    b = np.array([p[1] for p in POINTS])
+    for case, fn in CASES.items():
+        c = valuegrad.compile(fn, list(POINTS[0]), params, mode=mode)
+        out, input_grads, param_grads = compiled_run(c, [a, b], params)
+        lanes = [eager(fn, point, params) for point in POINTS]
+        for i, (o, ig, _) in enumerate(lanes):
+            assert close(out[i], o), case
+            assert all(close(input_grads[k][i], ig[k]) for k in range(2)), case
+        for j in range(2):
+            assert close(param_grads[j], math.fsum(lane[2][j] for lane in lanes)), case
+
+
 def test_python_mode_refuses_arrays_and_auto_small_graph_accepts_them():
     c = valuegrad.compile(lambda a: a * 2, [1.0], mode="python")
     with pytest.raises(TypeError, match="mode='numpy'"):
@@ -207,6 +223,7 @@ def test_source_of_one_neuron_reads_like_the_chain_rule():
     assert "o = tanh(n)" in src
     assert "do_dn = (1 - o * o) * do_do  # out = tanh(x): d out/dx = 1 - out * out" in src
     assert "do_dw1 = x1 * do_dv3  # out = x * y: d out/dy = x" in src
+    assert "do_db = 1 * do_dn  # out = x + y: d out/dy = 1" in src
     forward = src.split("def backward")[0]
     op_lines = [ln for ln in forward.splitlines() if re.match(r"\s+\w+ = .*[-+*/(]", ln) and "_in[" not in ln]
     assert len(op_lines) == c.tape.n_ops == 5
@@ -258,7 +275,7 @@ def test_hostile_labels_are_harmless(mode):
             if isinstance(node, ast.Name):
                 assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", node.id)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                assert node.func.id in {*ops.DATA_NAMESPACE, "vpow", "add", "bincount", "range"}
+                assert node.func.id in {*ops.DATA_NAMESPACE, "vpow", "add", "bincount", "einsum", "list", "zip"}
         for line in src.splitlines():
             assert not re.match(r"\s*(import|from)\s", line)
     assert "import_os = _in[0]  # '\"); import os #'" in c.source
@@ -324,6 +341,13 @@ def test_a_16x16_layer_is_one_grouped_multiply():
     want = eager(layer, xs, params)
     got = compiled_run(c, xs, params)
     assert close(got[0], want[0]) and all(close(g, e) for g, e in zip(got[2], want[2]))
+    # the same in batch lanes: one column per lane, parameter gradients summed
+    lanes = [[x * (1 + 0.5 * k) - 0.2 * k for x in xs] for k in range(3)]
+    out, input_grads, param_grads = compiled_run(c, [np.array(col) for col in zip(*lanes)], params)
+    per_lane = [eager(layer, lane, params) for lane in lanes]
+    assert all(close(out[k], per_lane[k][0]) for k in range(3))
+    assert all(close(input_grads[j][k], per_lane[k][1][j]) for j in range(16) for k in range(3))
+    assert all(close(param_grads[i], math.fsum(r[2][i] for r in per_lane)) for i in range(len(params)))
 
 
 def test_level_code_has_no_np_add_at():

@@ -60,6 +60,7 @@ import math
 import re
 import time
 import unicodedata
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -99,20 +100,22 @@ class Tape:
     ``kind[i]`` is OP, INPUT, PARAM or CONST (0..3); ``ref[i]`` is the input or
     parameter number of a leaf. ``exponent[i]`` is the number exponent of a
     ``x ** 2`` node. An op whose operands are all constants is itself folded into a
-    constant (its traced value). ``data`` holds the traced numbers.
+    constant (its traced value). ``data`` holds the value of each constant (None for
+    other nodes); ``needs_grad[i]`` is 1 when node i depends on an input or a parameter.
+    Integer columns are compact ``array.array`` s (a large graph's tape stays small).
     """
 
     ops: list[Op | None]
-    x: list[int]
-    y: list[int]
+    x: Sequence[int]
+    y: Sequence[int]
     exponent: list[Any]
-    kind: list[int]
-    ref: list[int]
+    kind: Sequence[int]
+    ref: Sequence[int]
     data: list[Any]
     labels: list[str]
     input_nodes: list[int]
     param_nodes: list[int]
-    needs_grad: list[bool] = field(default_factory=list)
+    needs_grad: Sequence[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -201,7 +204,20 @@ def _trace(
                 kind[i] = CONST  # depends on constants only: fold it to its traced value
             else:
                 needs[i] = needs[xi] or (yi >= 0 and needs[yi])
-    return Tape(tape_ops, x, y, exponent, kind, ref, data, labels_out, input_nodes, param_nodes, needs)
+    data = [d if k == CONST else None for d, k in zip(data, kind)]
+    return Tape(
+        tape_ops,
+        array("q", x),
+        array("q", y),
+        exponent,
+        array("b", kind),
+        array("q", ref),
+        data,
+        labels_out,
+        input_nodes,
+        param_nodes,
+        array("b", needs),
+    )
 
 
 def _gc_paused() -> Any:
@@ -505,7 +521,8 @@ def _straight_line(tape: Tape) -> tuple[str, list[Any]]:
             if child in assigned:
                 line = f"{target} += {term}"
             else:
-                line = f"{target} = {term}"
+                # `1 * g`, not `g`: over NumPy arrays a later `+=` must not change g in place
+                line = f"{target} = {'1 * ' if term == g else ''}{term}"
                 assigned.add(child)
             bwd.append(f"    {line}  # out = {op.value}: d out/d{wrt} = {partial}")
 
@@ -553,8 +570,10 @@ class Group:
     lanes: int
     chains: int = 0
     links: int = 0
-    nodes: list[int] = field(default_factory=list, repr=False)  # op: nodes; chain: link-major
-    operands: list[list[int]] = field(default_factory=list, repr=False)  # per operand role
+    # Node numbers (chains: link-major) and, per operand role, the operand node of each
+    # lane (chains: the first operands, then the other operand of every link, link-major).
+    nodes: Any = field(default_factory=list, repr=False)
+    operands: list[Any] = field(default_factory=list, repr=False)
     start: int = 0  # first value slot (chains: after one scratch row of `chains` slots)
     table_op: Op | None = field(default=None, repr=False)
 
@@ -564,7 +583,7 @@ class Group:
         return f"level {self.level}: {self.op}, {self.lanes} lanes"
 
 
-def _plan(tape: Tape) -> tuple[list[Group], list[int], int]:
+def _plan(tape: Tape) -> tuple[list[Group], Any, int]:
     """Groups in execution order, the value slot of every node, and the number of slots."""
     n = len(tape)
     kind, tops, tx, ty = tape.kind, tape.ops, tape.x, tape.y
@@ -631,55 +650,48 @@ def _plan(tape: Tape) -> tuple[list[Group], list[int], int]:
 
     # Order each group's nodes the way the last group that reads them reads them, so
     # that reads and gradient writes become contiguous slices (or broadcasts) where the graph allows.
+    np = _numpy()
+    x_of, y_of = np.asarray(tx, dtype=np.intp), np.asarray(ty, dtype=np.intp)
     big = 4 * n + 4
     unclaimed = big * (len(groups) + 1)
-    claim = [unclaimed] * n
+    claim = np.full(n, unclaimed, dtype=np.int64)
     for rank in range(len(groups) - 1, -1, -1):
         grp = groups[rank]
         if grp.kind == "chain":
-            members = sorted(grp.nodes, key=lambda c: claim[chains[c][-1]])
-            rows = [[firsts[c] for c in members]]
-            rows += [[sides[c][j] for c in members] for j in range(grp.links)]
-            grp.operands = rows
+            tails = np.asarray([chains[c][-1] for c in grp.nodes], dtype=np.intp)
+            members = [grp.nodes[o] for o in np.argsort(claim[tails], kind="stable")]
+            links = np.asarray([chains[c] for c in members], dtype=np.intp)  # (chains, links)
+            grp.operands = [
+                np.asarray([firsts[c] for c in members], dtype=np.intp),
+                np.asarray([sides[c] for c in members], dtype=np.intp).T.ravel(),  # link-major
+            ]
             grp.chains = len(members)
             grp.lanes = grp.chains * grp.links
-            grp.nodes = [chains[c][j] for j in range(grp.links) for c in members]
+            grp.nodes = links.T.ravel()
         else:
-            grp.nodes.sort(key=claim.__getitem__)
+            nodes = np.asarray(grp.nodes, dtype=np.intp)
+            grp.nodes = nodes[np.argsort(claim[nodes], kind="stable")]
             grp.lanes = len(grp.nodes)
             op = grp.table_op
             assert op is not None
-            grp.operands = [[tx[i] for i in grp.nodes]]
-            if op.binary:
-                grp.operands.append([ty[i] for i in grp.nodes])
-        pos = rank * big
-        for role in grp.operands:
-            for node in role:
-                if claim[node] == unclaimed:
-                    claim[node] = pos
-                pos += 1
+            grp.operands = [x_of[grp.nodes]] + ([y_of[grp.nodes]] if op.binary else [])
+        flat = np.concatenate(grp.operands)
+        position = rank * big + np.arange(len(flat))
+        free = claim[flat] == unclaimed
+        first_reads, where = np.unique(flat[free], return_index=True)
+        claim[first_reads] = position[free][where]
 
-    slot = [-1] * n
-    cursor = 0
-    for i in tape.input_nodes:
-        if i >= 0:
-            slot[i] = cursor
-            cursor += 1
-    for i in tape.param_nodes:
-        if i >= 0:
-            slot[i] = cursor
-            cursor += 1
-    for i in range(n):
-        if kind[i] == CONST:
-            slot[i] = cursor
-            cursor += 1
+    slot = np.full(n, -1, dtype=np.intp)
+    leaves = [i for i in tape.input_nodes if i >= 0] + [i for i in tape.param_nodes if i >= 0]
+    leaves += [i for i in range(n) if kind[i] == CONST]
+    slot[leaves] = np.arange(len(leaves))
+    cursor = len(leaves)
     for grp in groups:
         if grp.kind == "chain":
             cursor += grp.chains  # scratch row: the chains' first operands, accumulated in place
         grp.start = cursor
-        for i in grp.nodes:
-            slot[i] = cursor
-            cursor += 1
+        slot[grp.nodes] = np.arange(cursor, cursor + grp.lanes)
+        cursor += grp.lanes
     return groups, slot, cursor
 
 
@@ -742,15 +754,16 @@ class _LevelCode:
     """Generates the level plan's forward and backward, for 1-D (one lane) or 2-D (batch) buffers."""
 
     def __init__(
-        self, tape: Tape, groups: list[Group], slot: list[int], n_slots: int, np: Any, batched: bool
+        self, tape: Tape, groups: list[Group], slot: Any, n_slots: int, np: Any, batched: bool
     ) -> None:
         self.tape, self.groups, self.slot, self.np, self.batched = tape, groups, slot, np, batched
-        self.namespace: dict[str, Any] = {**_numpy_namespace(np), "add": np.add, "range": range}
+        self.namespace: dict[str, Any] = {**_numpy_namespace(np), "add": np.add, "einsum": np.einsum}
+        self.namespace.update(list=list, zip=zip)
         self.namespace["bincount"] = np.bincount
+        self.needs = np.asarray(tape.needs_grad, dtype=bool)
+        self.is_const = np.asarray(tape.kind) == CONST
         self.slot_needs = np.zeros(n_slots, dtype=bool)
-        for i, s in enumerate(slot):
-            if s >= 0 and tape.needs_grad[i]:
-                self.slot_needs[s] = True
+        self.slot_needs[slot[self.needs]] = True
         self.tail = ", -1" if batched else ""
         self.fwd: list[str] = []
         self.bwd: list[str] = []
@@ -770,14 +783,14 @@ class _LevelCode:
         """How to read these operands: ("scalar", text), ("const", values), ("slice", (s, e)) or
         ("gather", slots)."""
         np, tape = self.np, self.tape
-        if all(tape.kind[i] == CONST for i in nodes):
+        if self.is_const[nodes].all():
             values = [tape.data[i] for i in nodes]
             first = values[0]
             if all(type(v) is type(first) and v == first for v in values):
                 lit = _literal(first)
                 return "scalar", lit if lit is not None else self.array("K", float(first))
             return "const", values
-        slots = np.asarray([self.slot[i] for i in nodes], dtype=np.intp)
+        slots = self.slot[nodes]
         s = int(slots[0])
         if np.array_equal(slots, np.arange(s, s + len(slots))):
             return "slice", (s, s + len(slots))
@@ -798,9 +811,10 @@ class _LevelCode:
             s, e = what
             return f"v[{s}:{e}]" + (f".reshape({self.shape_text(shape)})" if len(shape) > 1 else "")
         slots = what.reshape(shape)
-        if axes:
-            slots = slots[tuple(slice(0, 1) if ax in axes else slice(None) for ax in range(len(shape)))]
-            slots = np.ascontiguousarray(slots)
+        if axes:  # read each distinct operand once: drop the axes along which it repeats
+            slots = np.ascontiguousarray(
+                slots[tuple(0 if ax in axes else slice(None) for ax in range(len(shape)))]
+            )
         self.fwd.append(f"    {var} = v[{self.array('I', slots)}]")
         if need:
             self.saved.append(var)
@@ -856,13 +870,13 @@ class _LevelCode:
         return "\n".join(fwd) + "\n\n\n" + "\n".join(head + body + ["    return None"]) + "\n"
 
     def elementwise(self, number: int, grp: Group) -> None:
-        np, op, tape = self.np, grp.table_op, self.tape
+        np, op = self.np, grp.table_op
         assert op is not None
         n = grp.lanes
         uses: set[str] = set()
         for partial in op.partials:
             uses |= _uses(partial)
-        needs_grad = any(tape.needs_grad[i] for i in grp.nodes)
+        needs_grad = bool(self.needs[grp.nodes].any())
         hows = [self.classify(role) for role in grp.operands]
         factors = {}
         for role, how in enumerate(hows):
@@ -871,59 +885,74 @@ class _LevelCode:
                 if found is not None:
                     factors[role] = found
         shape, axes = _common_shape(n, factors) if factors else ((n,), {})
+        multi = len(shape) > 1
+        letters = "abcdefghijklmnopqrstuvw"[: len(shape)]
+        sub = [
+            "".join(c for ax, c in enumerate(letters) if ax not in axes.get(role, ()))
+            for role in range(len(hows))
+        ]
         self.fwd.append(f"    # [{number}] {grp.describe()}: out = {op.value}")
-        names = "XY"
-        exprs = [
+        var = "XY"
+        packed = [  # the expression of each operand; a repeated one is read once per distinct value
             self.emit_read(
                 how,
-                f"{names[role]}{number}",
+                f"{var[role]}{number}",
                 shape,
-                needs_grad and names[role].lower() in uses,
+                needs_grad and var[role].lower() in uses,
                 axes.get(role, ()),
             )
             for role, how in enumerate(hows)
         ]
-        x = exprs[0]
-        y = exprs[1] if op.binary else (self.read_exponents(grp, shape) if op.const_y else "")
-        out = f"v[{grp.start}:{grp.start + n}]"
-        if len(shape) > 1:
-            out += f".reshape({self.shape_text(shape)})"
-        self.fwd.append(
-            f"    {out}{'[...]' if len(shape) > 1 else ''} = {_substitute(_value_formula(op), x, y)}"
-        )
+        full = list(packed)  # the same, broadcastable to `shape`
+        for role, ax in axes.items():
+            small = tuple(1 if k in ax else d for k, d in enumerate(shape))
+            full[role] = f"{packed[role]}.reshape({self.shape_text(small)})"
+        x = full[0]
+        y = full[1] if op.binary else (self.read_exponents(grp, shape) if op.const_y else "")
+        out = f"v[{grp.start}:{grp.start + n}]" + (f".reshape({self.shape_text(shape)})" if multi else "")
+        arrays = all(how[0] != "scalar" for how in hows)
+        if multi and op.value == "x * y" and arrays:
+            # x * y over repeated operands: an outer product, each lane one multiplication
+            spec = f"'{sub[0]}...,{sub[1]}...->{letters}...'"
+            self.fwd.append(f"    einsum({spec}, {packed[0]}, {packed[1]}, out={out})")
+        else:
+            self.fwd.append(f"    {out}{'[...]' if multi else ''} = {_substitute(_value_formula(op), x, y)}")
         if not needs_grad:
             return
         gvar = f"G{number}"
         self.bwd.append(f"    # [{number}] {grp.describe()}: out = {op.value}")
         self.bwd.append(
             f"    {gvar} = g[{grp.start}:{grp.start + n}]"
-            + (f".reshape({self.shape_text(shape)})" if len(shape) > 1 else "")
+            + (f".reshape({self.shape_text(shape)})" if multi else "")
         )
         for role, (partial, wrt) in enumerate(zip(op.partials, "xy")):
-            number_value = _numeric(partial)
-            if number_value == 1:
-                term = gvar
-            elif number_value == -1:
-                term = f"-{gvar}"
-            else:
-                term = f"({_substitute(partial, x, y, out)}) * {gvar}"
             how = hows[role]
             note = f"  # d out/d{wrt} = {partial}"
             if role in axes:
-                small = (
-                    how[1]
-                    .reshape(shape)[
-                        tuple(slice(0, 1) if ax in axes[role] else slice(None) for ax in range(len(shape)))
-                    ]
-                    .ravel()
-                )
-                summed = f"add.reduce({term}, axis={axes[role]}).reshape({len(small)}{self.tail})"
-                self.scatter(small, summed, f"{number}{wrt}", note + " (summed over repeats)")
-                continue
-            if len(shape) > 1:
-                term = f"({term}).reshape({n}{self.tail})"
-            slots = np.asarray([self.slot[i] for i in grp.operands[role]], dtype=np.intp)
-            self.scatter(slots, term, f"{number}{wrt}", note)
+                kept = tuple(slice(0, 1) if k in axes[role] else slice(None) for k in range(len(shape)))
+                targets = how[1].reshape(shape)[kept].ravel()
+                note += " (summed over repeats)"
+            else:
+                targets = self.slot[grp.operands[role]]
+            size = len(targets)
+            other = {"x": 0, "y": 1}.get(partial.strip(), -1) if op.binary else -1
+            if multi and other >= 0 and hows[other][0] != "scalar":
+                # (d out/d operand = the other operand) * G, summed over this operand's repeats
+                spec = f"'{letters}...,{sub[other]}...->{sub[role]}...'"
+                term = f"einsum({spec}, {gvar}, {packed[other]}).reshape({size}{self.tail})"
+            else:
+                number_value = _numeric(partial)
+                if number_value == 1:
+                    term = gvar
+                elif number_value == -1:
+                    term = f"-{gvar}"
+                else:
+                    term = f"({_substitute(partial, x, y, out)}) * {gvar}"
+                if role in axes:
+                    term = f"add.reduce({term}, axis={axes[role]})"
+                if multi:
+                    term = f"({term}).reshape({size}{self.tail})"
+            self.scatter(targets, term, f"{number}{wrt}", note)
 
     def read_exponents(self, grp: Group, shape: tuple[int, ...]) -> str:
         values = [self.tape.exponent[i] for i in grp.nodes]
@@ -935,7 +964,6 @@ class _LevelCode:
         return self.emit_read(("const", values), "", shape, False)
 
     def chain(self, number: int, grp: Group) -> None:
-        np = self.np
         ufunc = _ACCUMULATE[grp.table_op.value if grp.table_op else ""]
         m, k = grp.chains, grp.links
         a = f"A{number}"
@@ -943,28 +971,30 @@ class _LevelCode:
         self.fwd.append(f"    {a} = v[{grp.start - m}:{grp.start + m * k}].reshape({k + 1}, {m}{self.tail})")
         first = self.emit_read(self.classify(grp.operands[0]), f"F{number}", (m,), False)
         self.fwd.append(f"    {a}[0] = {first}")
-        rest = [node for row in grp.operands[1:] for node in row]
+        rest = grp.operands[1]
         rows = self.emit_read(self.classify(rest), f"S{number}", (k, m), False)
         self.fwd.append(f"    {a}[1:] = {rows}")
         row_loop = m >= _ROW_LOOP_CHAINS
-        if row_loop:
-            self.fwd.append(f"    for j in range(1, {k + 1}):")
-            self.fwd.append(f"        {ufunc}({a}[j - 1], {a}[j], out={a}[j])")
+        if row_loop:  # one add per link, over all chains at once: row j += row j-1
+            self.fwd.append(f"    rows = list({a})")
+            self.fwd.append("    for before, row in zip(rows, rows[1:]):")
+            self.fwd.append(f"        {ufunc}(before, row, out=row)")
         else:
             self.fwd.append(f"    {ufunc}.accumulate({a}, axis=0, out={a})")
-        if not any(self.tape.needs_grad[i] for i in grp.nodes):
+        if not self.needs[grp.nodes].any():
             return
         t = f"T{number}"
         self.bwd.append(f"    # [{number}] {grp.describe()}: operand j gets the total gradient of links >= j")
         self.bwd.append(f"    {t} = g[{grp.start}:{grp.start + m * k}].reshape({k}, {m}{self.tail})")
-        if row_loop:
-            self.bwd.append(f"    for j in range({k - 2}, -1, -1):")
-            self.bwd.append(f"        {ufunc}({t}[j + 1], {t}[j], out={t}[j])")
+        if row_loop:  # from the last link back: row j += row j+1
+            self.bwd.append(f"    rows = list({t})")
+            self.bwd.append("    for after, row in zip(rows[::-1], rows[-2::-1]):")
+            self.bwd.append(f"        {ufunc}(after, row, out=row)")
         else:
             self.bwd.append(f"    {ufunc}.accumulate({t}[::-1], axis=0, out={t}[::-1])")
-        first_slots = np.asarray([self.slot[i] for i in grp.operands[0]], dtype=np.intp)
+        first_slots = self.slot[grp.operands[0]]
         self.scatter(first_slots, f"{t}[0]", f"{number}f")
-        rest_slots = np.asarray([self.slot[i] for i in rest], dtype=np.intp)
+        rest_slots = self.slot[rest]
         self.scatter(rest_slots, f"{t}.reshape({m * k}{self.tail})", f"{number}s")
 
 
