@@ -275,7 +275,15 @@ def test_hostile_labels_are_harmless(mode):
             if isinstance(node, ast.Name):
                 assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", node.id)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                assert node.func.id in {*ops.DATA_NAMESPACE, "vpow", "add", "bincount", "einsum", "list", "zip"}
+                assert node.func.id in {
+                    *ops.DATA_NAMESPACE,
+                    "vpow",
+                    "add",
+                    "bincount",
+                    "einsum",
+                    "list",
+                    "zip",
+                }
         for line in src.splitlines():
             assert not re.match(r"\s*(import|from)\s", line)
     assert "import_os = _in[0]  # '\"); import os #'" in c.source
@@ -348,6 +356,17 @@ def test_a_16x16_layer_is_one_grouped_multiply():
     assert all(close(out[k], per_lane[k][0]) for k in range(3))
     assert all(close(input_grads[j][k], per_lane[k][1][j]) for j in range(16) for k in range(3))
     assert all(close(param_grads[i], math.fsum(r[2][i] for r in per_lane)) for i in range(len(params)))
+
+
+def test_repeated_operands_are_found():
+    from valuegrad.compile import _broadcast_axis, _common_shape
+
+    assert _broadcast_axis(np, np.repeat(np.arange(6), 4)) == (1, 4)  # each value 4 times in a row
+    assert _broadcast_axis(np, np.tile(np.arange(6), 4)) == (6, 4)  # the whole block 4 times
+    assert _broadcast_axis(np, np.tile(np.repeat(np.arange(3), 5), 2)) == (1, 5)  # the longest repeat wins
+    assert _broadcast_axis(np, np.arange(24)) is None
+    shape, axes = _common_shape(24, {0: (1, 4), 1: (4, 6)})
+    assert shape == (6, 4) and axes == {0: (1,), 1: (0,)}
 
 
 def test_level_code_has_no_np_add_at():
