@@ -36,10 +36,11 @@ def _():
 
     import valuegrad as vg
     from valuegrad import Value, draw_dot, numerical_grad, topological_order
-    from valuegrad.examples import first_expression, one_neuron
+    from valuegrad.examples import ONE_NEURON_BIAS, first_expression, one_neuron
 
     return (
         Fraction,
+        ONE_NEURON_BIAS,
         Path,
         Value,
         draw_dot,
@@ -67,14 +68,18 @@ def _(Path, io, mo, tempfile, topological_order):
         rows = "\n".join(f"| {name} | {nodes[name].data:.4f} | {nodes[name].grad:.4f} |" for name in labels)
         return mo.md("| node | data | grad |\n|---|---:|---:|\n" + rows)
 
-    def png(plot, *args, **kwargs):
+    def png(plot, *args, width=None, **kwargs):
         """Show a valuegrad.plot picture (they write PNG files) without leaving a file behind."""
         with tempfile.TemporaryDirectory() as _tmp:
             _path = Path(_tmp) / "plot.png"
             plot(*args, _path, **kwargs)
-            return mo.image(io.BytesIO(_path.read_bytes()))
+            return mo.image(io.BytesIO(_path.read_bytes()), width=width)
 
-    return by_label, grad_table, png
+    def show(drawing):
+        """A draw_dot picture, scaled down to the width of the page when it is wider."""
+        return mo.Html(drawing.svg().replace("<svg ", '<svg style="max-width: 100%; height: auto;" ', 1))
+
+    return by_label, grad_table, png, show
 
 
 @app.cell(hide_code=True)
@@ -120,14 +125,16 @@ def _(mo):
 
     `draw_dot` walks the graph from the output back to the leaves and draws it with
     Graphviz: a box per Value (label, data, grad) and an oval per operation. Leaves
-    are on the left, the output on the right; every grad is still 0.
+    are on the left, the output on the right; every grad is still 0. (A drawing
+    displays itself in marimo and Jupyter; `show` only scales a wide one down to
+    the page, and `drawing.save("graph.svg")` writes it to a file.)
     """)
     return
 
 
 @app.cell
-def _(L, draw_dot):
-    draw_dot(L, rankdir="LR")
+def _(L, draw_dot, show):
+    show(draw_dot(L, rankdir="LR"))
     return
 
 
@@ -178,7 +185,7 @@ def _(mo):
 
 
 @app.cell
-def _(by_label, draw_dot, first_expression, grad_table, mo):
+def _(by_label, draw_dot, first_expression, grad_table, mo, show):
     L_hand = first_expression()
     _n = by_label(L_hand)
     _n["L"].grad = 1.0
@@ -193,7 +200,7 @@ def _(by_label, draw_dot, first_expression, grad_table, mo):
     _L_auto = first_expression()
     _L_auto.backward()
     assert {k: v.grad for k, v in by_label(_L_auto).items()} == {k: v.grad for k, v in _n.items()}
-    mo.vstack([grad_table(L_hand, *"abcdefL"), draw_dot(L_hand, rankdir="LR")])
+    mo.vstack([grad_table(L_hand, *"abcdefL"), show(draw_dot(L_hand, rankdir="LR"))])
     return
 
 
@@ -211,7 +218,7 @@ def _(mo):
 
 
 @app.cell
-def _(by_label, draw_dot, grad_table, math, mo, one_neuron):
+def _(by_label, draw_dot, grad_table, math, mo, one_neuron, show):
     o_hand = one_neuron()
     _n = by_label(o_hand)
     _n["o"].grad = 1.0
@@ -225,7 +232,7 @@ def _(by_label, draw_dot, grad_table, math, mo, one_neuron):
     assert math.isclose(_n["n"].grad, 0.5)
     assert math.isclose(_n["x₂"].grad, 0.5) and _n["w₂"].grad == 0.0
     assert math.isclose(_n["x₁"].grad, -1.5) and math.isclose(_n["w₁"].grad, 1.0)
-    mo.vstack([grad_table(o_hand, "x₁", "w₁", "x₂", "w₂", "b", "n", "o"), draw_dot(o_hand, rankdir="LR")])
+    mo.vstack([grad_table(o_hand, "x₁", "w₁", "x₂", "w₂", "b", "n", "o"), show(draw_dot(o_hand, rankdir="LR"))])
     return
 
 
@@ -269,7 +276,7 @@ def _(mo):
 
 
 @app.cell
-def _(draw_dot, math, mo, one_neuron, topological_order):
+def _(draw_dot, math, mo, one_neuron, show, topological_order):
     o_auto = one_neuron()
     order = topological_order(o_auto)
     _position = {_v: _i for _i, _v in enumerate(order)}
@@ -280,7 +287,7 @@ def _(draw_dot, math, mo, one_neuron, topological_order):
         _v.backward_step()
     _x1 = next(_v for _v in order if _v.label == "x₁")
     assert math.isclose(_x1.grad, -1.5)
-    mo.vstack([mo.md("topological order: " + ", ".join(v.label for v in order)), draw_dot(o_auto, rankdir="LR")])
+    mo.vstack([mo.md("topological order: " + ", ".join(v.label for v in order)), show(draw_dot(o_auto, rankdir="LR"))])
     return
 
 
@@ -294,13 +301,13 @@ def _(mo):
 
 
 @app.cell
-def _(by_label, draw_dot, grad_table, math, mo, one_neuron):
+def _(by_label, draw_dot, grad_table, math, mo, one_neuron, show):
     o_backward = one_neuron()
     o_backward.backward()
     _n = by_label(o_backward)
     assert math.isclose(_n["x₁"].grad, -1.5) and math.isclose(_n["w₁"].grad, 1.0)
     assert math.isclose(_n["x₂"].grad, 0.5) and _n["w₂"].grad == 0.0 and math.isclose(_n["b"].grad, 0.5)
-    mo.vstack([grad_table(o_backward, "x₁", "w₁", "x₂", "w₂", "b"), draw_dot(o_backward, rankdir="LR")])
+    mo.vstack([grad_table(o_backward, "x₁", "w₁", "x₂", "w₂", "b"), show(draw_dot(o_backward, rankdir="LR"))])
     return
 
 
@@ -319,17 +326,17 @@ def _(mo):
 
 
 @app.cell
-def _(mo):
+def _(ONE_NEURON_BIAS, mo):
     neuron_sliders = mo.ui.dictionary(
         {
             "x1": mo.ui.slider(-3.0, 3.0, step=0.1, value=2.0, label="x₁", show_value=True),
             "x2": mo.ui.slider(-3.0, 3.0, step=0.1, value=0.0, label="x₂", show_value=True),
             "w1": mo.ui.slider(-3.0, 3.0, step=0.1, value=-3.0, label="w₁", show_value=True),
             "w2": mo.ui.slider(-3.0, 3.0, step=0.1, value=1.0, label="w₂", show_value=True),
-            "b": mo.ui.slider(-10.0, 10.0, step=0.01, value=6.88, label="b", show_value=True),
+            "b": mo.ui.slider(-10.0, 10.0, step=0.01, value=ONE_NEURON_BIAS, label="b", show_value=True),
         }
     )
-    neuron_sliders
+    neuron_sliders.hstack(justify="start", gap=1.5, wrap=True)
     return (neuron_sliders,)
 
 
@@ -342,6 +349,7 @@ def _(
     neuron_sliders,
     numerical_grad,
     one_neuron,
+    show,
 ):
     _inputs = neuron_sliders.value
     o_live = one_neuron(**_inputs)
@@ -360,7 +368,7 @@ def _(
     mo.vstack(
         [
             mo.md(f"**o = tanh(n) = {o_live.data:.4f}**, n = {_n['n'].data:.4f}"),
-            draw_dot(o_live, rankdir="LR"),
+            show(draw_dot(o_live, rankdir="LR")),
             mo.md(
                 "| input | value | grad (backward) | finite difference |\n|---|---:|---:|---:|\n"
                 + "\n".join(_rows)
@@ -386,7 +394,7 @@ def _(mo):
 
 
 @app.cell
-def _(Value, draw_dot):
+def _(Value, draw_dot, show):
     _a = Value(-2.0, label="a")
     _b = _a + _a
     _b.grad = 1.0
@@ -399,7 +407,7 @@ def _(Value, draw_dot):
     bb.label = "b"
     bb.backward()
     assert aa.grad == 2.0
-    draw_dot(bb, rankdir="LR")
+    show(draw_dot(bb, rankdir="LR"))
     return
 
 
@@ -511,14 +519,14 @@ def _(mo):
 
 
 @app.cell
-def _(by_label, draw_dot, math, one_neuron):
+def _(by_label, draw_dot, math, one_neuron, show):
     o_exp = one_neuron(tanh_via_exp=True)
     o_exp.backward()
     _n = by_label(o_exp)
     assert math.isclose(o_exp.data, 1 / math.sqrt(2))
     assert math.isclose(_n["x₁"].grad, -1.5) and math.isclose(_n["w₁"].grad, 1.0)
     assert math.isclose(_n["x₂"].grad, 0.5) and _n["w₂"].grad == 0.0
-    draw_dot(o_exp, rankdir="LR")
+    show(draw_dot(o_exp, rankdir="LR"))
     return
 
 
@@ -663,13 +671,13 @@ def _(mo):
 
 
 @app.cell
-def _(draw_dot, vg):
+def _(draw_dot, show, vg):
     mlp = vg.nn.MLP(3, [4, 4, 1], seed=1)  # 3 inputs, two hidden layers of 4, one output
     mlp_out = mlp([2.0, 3.4, -1.0])
     assert len(mlp.parameters()) == 41
     assert -1 < mlp_out.data < 1
     mlp_out.backward()
-    draw_dot(mlp_out, rankdir="LR")
+    show(draw_dot(mlp_out, rankdir="LR"))
     return
 
 
@@ -691,7 +699,7 @@ def _(mo):
 
 
 @app.cell
-def _(draw_dot, mo, vg):
+def _(draw_dot, mo, show, vg):
     xs, ys = vg.data.notebook_samples()
     alpha = 0.02  # the step size
 
@@ -713,7 +721,7 @@ def _(draw_dot, mo, vg):
                 f"loss = **{loss.data:.5f}**; first weight {_w_before:.5f}, its grad {_w.grad:.5f}, "
                 f"after one step {_w.data:.5f}; new loss = **{loss_after_step.data:.5f}**"
             ),
-            draw_dot(loss, rankdir="LR"),
+            show(draw_dot(loss, rankdir="LR")),
         ]
     )
     return alpha, loss, loss_after_step, xs, ys
@@ -785,9 +793,7 @@ def _(mo):
 
 
 @app.cell
-def _(Value, math, mo, one_neuron, topological_order, vg):
-    from valuegrad.examples import ONE_NEURON_BIAS
-
+def _(ONE_NEURON_BIAS, Value, math, mo, one_neuron, topological_order, vg):
     _w1, _w2, _b = Value(-3.0, label="w1"), Value(1.0, label="w2"), Value(ONE_NEURON_BIAS, label="b")
 
     def neuron_fn(x1, x2):
@@ -844,7 +850,7 @@ def _(mo):
 
 
 @app.cell
-def _(Value, draw_dot, math, mo):
+def _(Value, draw_dot, math, mo, show):
     def newton_f(x):
         return x.exp() - 2 * x
 
@@ -855,7 +861,7 @@ def _(Value, draw_dot, math, mo):
     df_value = x_graph.grad  # f'(x) as a Value: the backward pass, recorded
     df_value.label = "df/dx"
     assert isinstance(df_value, Value) and math.isclose(df_value.data, math.e - 2)
-    mo.vstack([mo.md("The graph of $f'(x)$ at $x = 1$, made by the backward pass:"), draw_dot(df_value)])
+    mo.vstack([mo.md("The graph of $f'(x)$ at $x = 1$, made by the backward pass:"), show(draw_dot(df_value, rankdir="LR"))])
     return (newton_f,)
 
 
@@ -928,8 +934,8 @@ def _(math, mo, png, vg):
             mo.md(f"`{moons_history!r}`"),
             mo.hstack(
                 [
-                    png(vg.plot.loss_curve, moons_history, title="Two moons: hinge + L2"),
-                    png(vg.plot.decision_boundary, moons_model, moons_X, moons_y),
+                    png(vg.plot.loss_curve, moons_history, title="Two moons: hinge + L2", width=480),
+                    png(vg.plot.decision_boundary, moons_model, moons_X, moons_y, width=440),
                 ],
                 justify="start",
             ),
