@@ -490,7 +490,7 @@ def _straight_line(tape: Tape) -> tuple[str, list[Any]]:
         return grad[i]
 
     bwd: list[str] = []
-    saved: dict[str, None] = {}
+    saved: dict[str, int] = {}  # values backward reads, by node number
     if needs[out]:
         bwd.append(f"    {gname(out)} = 1.0")
     assigned = {out}
@@ -509,11 +509,11 @@ def _straight_line(tape: Tape) -> tuple[str, list[Any]]:
                 continue
             used = _uses(partial)
             if "x" in used and name[tape.x[i]]:
-                saved[x] = None
+                saved[x] = tape.x[i]
             if "y" in used and op.binary and name[tape.y[i]]:
-                saved[y] = None
+                saved[y] = tape.y[i]
             if "out" in used:
-                saved[name[i]] = None
+                saved[name[i]] = i
             number = _numeric(partial)
             g = grad[i]
             if number == 1:
@@ -537,7 +537,7 @@ def _straight_line(tape: Tape) -> tuple[str, list[Any]]:
 
     input_grads = [grad[i] if i >= 0 and grad[i] else "0.0" for i in tape.input_nodes]
     param_grads = [grad[i] if grad[i] else "0.0" for i in tape.param_nodes if i >= 0]
-    saved_names = list(saved)
+    saved_names = sorted(saved, key=saved.__getitem__)
     fwd.append(f"    return {expr[out]}, {tuple_of(saved_names)}")
     head = ["def backward(_saved):"]
     if saved_names:
