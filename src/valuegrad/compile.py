@@ -66,6 +66,7 @@ import math
 import re
 import time
 import unicodedata
+import weakref
 from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -382,10 +383,11 @@ def _value_formula(op: Op) -> str:
 _counter = itertools.count()
 
 
-def _exec(source: str, namespace: dict[str, Any], what: str) -> dict[str, Any]:
+def _exec(source: str, namespace: dict[str, Any], what: str, owner: object) -> dict[str, Any]:
     filename = f"<valuegrad.compile {what} #{next(_counter)}>"
     lines = source.splitlines(keepends=True)
     linecache.cache[filename] = (len(source), None, lines, filename)  # tracebacks show the line
+    weakref.finalize(owner, linecache.cache.pop, filename, None)  # ... while the compiled object lives
     scope = {**namespace, "__builtins__": {}}
     exec(builtins.compile(source, filename, "exec"), scope)
     return scope
@@ -1070,15 +1072,15 @@ class Compiled:
             src, consts = _straight_line(tape)
             self._source = src
             self._consts = consts
-            self._python = _exec(src, {**_DATA_NAMESPACE, "_C": consts}, "python")
+            self._python = _exec(src, {**_DATA_NAMESPACE, "_C": consts}, "python", self)
             self._numpy_code: dict[str, Any] | None = None
             if mode == "numpy":
-                self._numpy_code = _exec(src, {**_numpy_namespace(_numpy()), "_C": consts}, "numpy")
+                self._numpy_code = _exec(src, {**_numpy_namespace(_numpy()), "_C": consts}, "numpy", self)
 
     def _level_code(self, batched: bool) -> str:
         code = _LevelCode(self.tape, self.plan, self._slot, self._n_slots, _numpy(), batched)
         src = code.generate()
-        scope = _exec(src, code.namespace, "level batch" if batched else "level")
+        scope = _exec(src, code.namespace, "level batch" if batched else "level", self)
         self._levels[batched] = (scope["forward"], scope["backward"], code.namespace)
         return src
 
@@ -1198,7 +1200,7 @@ class Compiled:
             )
         np = _numpy()
         if self._numpy_code is None:
-            self._numpy_code = _exec(self.source, {**_numpy_namespace(np), "_C": self._consts}, "numpy")
+            self._numpy_code = _exec(self.source, {**_numpy_namespace(np), "_C": self._consts}, "numpy", self)
         values = [np.asarray(x, dtype=np.float64) for x in inputs]
         with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
             try:
