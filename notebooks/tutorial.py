@@ -735,7 +735,9 @@ def _(mo):
     Training repeats that step: forward pass, loss, reset the gradients, backward
     pass, update. Resetting matters: `backward()` *adds* into `.grad` (the `a + a`
     lesson), so without `zero_grad()` every step would follow the sum of all past
-    gradients.
+    gradients. `valuegrad.train.fit(model, xs, ys, loss="mse", lr=0.02, steps=32)`
+    is this same loop, with the update done by `valuegrad.optim.SGD`; the cell
+    checks that it gives the same losses to the last bit.
     """)
     return
 
@@ -757,6 +759,9 @@ def _(alpha, loss, loss_after_step, mo, vg, xs, ys):
     assert losses[-1] < 0.2 < 1 < losses[0]
     predictions = [model(_x).data for _x in xs]
     assert all((_p > 0) == (_y > 0) for _p, _y in zip(predictions, ys))
+    # valuegrad.train.fit runs this very loop (with valuegrad.optim.SGD): the same losses, bit for bit.
+    _history = vg.train.fit(vg.nn.MLP(3, [4, 4, 1], seed=1), xs, ys, loss="mse", lr=alpha, steps=32)
+    assert _history.loss == losses
     mo.md(
         "```\n"
         + "\n".join(f"iteration {_i:2d} - loss: {_l:.5f}" for _i, _l in enumerate(losses, 1))

@@ -1,4 +1,4 @@
-"""The tutorial notebook runs top to bottom, and exports to HTML, with no network.
+"""The tutorial notebook runs top to bottom, exports to HTML, and its Jupyter copy runs, with no network.
 
 The notebook asserts the lecture's numbers in its own cells (L = -8, the
 finite-difference slope -2.000000000000668, the neuron's gradients, 41
@@ -108,3 +108,25 @@ def test_notebook_exports_to_html(notebook_copy: Path):
     assert page.count("data:image/png;base64") == PLOTS
     for failure in ("MarimoExceptionRaisedError", "AssertionError", "Traceback", "RenderError"):
         assert failure not in page
+
+
+# Runs a Jupyter notebook's code cells in order in one namespace, as "Run All" in Jupyter does.
+_RUN_IPYNB = """
+import json, sys
+cells = [c for c in json.load(open(sys.argv[1], encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+namespace = {}
+for i, cell in enumerate(cells):
+    exec(compile("".join(cell["source"]), f"<cell {i}>", "exec"), namespace)
+print(len(cells), "code cells")
+"""
+
+
+def test_jupyter_copy_runs_top_to_bottom(notebook_copy: Path):
+    pytest.importorskip("nbformat", reason="marimo export ipynb needs nbformat: pip install nbformat")
+    out = notebook_copy.parent / "tutorial.ipynb"
+    command = [sys.executable, "-m", "marimo", "export", "ipynb", str(notebook_copy), "-o", str(out)]
+    result = _run(command, cwd=notebook_copy.parent)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    run = _run([sys.executable, "-c", _RUN_IPYNB, str(out)], cwd=notebook_copy.parent)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    assert int(run.stdout.split()[0]) >= 25
