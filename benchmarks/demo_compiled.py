@@ -128,7 +128,7 @@ class CompiledDemoStep:
 
 
 def make_step(
-    weights: list[float], X: list[list[float]], y: list[int], mode: str = "level"
+    weights: list[float], X: list[list[float]], y: list[int], mode: str = "auto"
 ) -> CompiledDemoStep:
     """Compile micrograd's demo loss once; return ``step(k)``: forward, backward, SGD; the step's loss.
 

@@ -154,6 +154,23 @@ def test_python_mode_refuses_arrays_and_auto_small_graph_accepts_them():
     assert list(auto.forward([np.arange(3.0)])) == [0.0, 2.0, 4.0]
 
 
+def test_auto_picks_level_for_wide_graphs_only():
+    def chain(x):  # 2,000 ops, one after the other: nothing to group
+        for _ in range(1000):
+            x = (x * 0.999).tanh()
+        return x
+
+    assert valuegrad.compile(chain, [0.5]).mode == "python"
+    ws = [Value(0.01 * k) for k in range(50)]
+
+    def wide(x):  # 50 x 40 products and their sums: 4,000 ops in 3 groups
+        return sum((w * (x + k) for w in ws for k in range(40)), Value(0.0))
+
+    c = valuegrad.compile(wide, [0.5], ws)
+    assert c.mode == "level"
+    assert close(c.forward([0.5]), eager(wide, [0.5], ws)[0])
+
+
 def test_output_independent_of_inputs_and_unused_inputs():
     c = valuegrad.compile(lambda a, b: W * 3 + 1, [1.0, 2.0], [W], mode="level")
     W.grad = 0.0
