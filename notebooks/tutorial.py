@@ -318,9 +318,9 @@ def _(mo):
 
     Move a slider: the neuron is built again, `backward()` runs, and the graph and
     its gradients are redrawn. Things to try: push $b$ up until $\tanh$ saturates
-    and watch every gradient fade towards zero; set $x_2 = 0$ and see why $w_2$
-    gets no gradient. Under the graph, each input's gradient is compared with a
-    central finite difference.
+    and watch every gradient fade towards zero; note that $w_2$ gets no gradient
+    while $x_2 = 0$ (its product is 0 whatever $w_2$ is), then move $x_2$. Under
+    the graph, each input's gradient is compared with a central finite difference.
     """)
     return
 
@@ -717,6 +717,10 @@ def _(draw_dot, mo, show, vg):
     assert loss_after_step.data < loss.data  # one step downhill
     mo.vstack(
         [
+            mo.md(
+                "| inputs xs | target ys | prediction |\n|---|---:|---:|\n"
+                + "\n".join(f"| {_x} | {_y:+.0f} | {_p.data:+.4f} |" for _x, _y, _p in zip(xs, ys, _preds))
+            ),
             mo.md(
                 f"loss = **{loss.data:.5f}**; first weight {_w_before:.5f}, its grad {_w.grad:.5f}, "
                 f"after one step {_w.data:.5f}; new loss = **{loss_after_step.data:.5f}**"
