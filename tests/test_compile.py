@@ -149,9 +149,19 @@ def test_python_mode_refuses_arrays_and_auto_small_graph_accepts_them():
     c = valuegrad.compile(lambda a: a * 2, [1.0], mode="python")
     with pytest.raises(TypeError, match="mode='numpy'"):
         c.forward([np.ones(3)])
-    auto = valuegrad.compile(lambda a: a * 2, [1.0])
-    assert auto.mode == "python"
-    assert list(auto.forward([np.arange(3.0)])) == [0.0, 2.0, 4.0]
+    auto = valuegrad.compile(lambda a: (a * W).tanh(), [1.0], [W])
+    assert auto.mode == "python" and not auto.plan
+    lanes = auto.forward([np.arange(3.0)])
+    assert auto.plan  # arrays run the level plan
+    assert all(close(lanes[k], math.tanh(k * W.data)) for k in range(3))
+    want = eager(lambda a: (a * W).tanh(), [2.0], [W])[1][0]
+    assert close(auto.backward()[0][2], want)
+    assert close(W.grad, sum(k * (1 - math.tanh(k * W.data) ** 2) for k in range(3)))
+    assert close(auto.forward([0.5]), math.tanh(0.5 * W.data))  # numbers: straight-line Python again
+    W.grad = 0.0
+    auto.backward()
+    assert close(W.grad, 0.5 * (1 - math.tanh(0.5 * W.data) ** 2))
+    W.grad = 0.0
 
 
 def test_auto_picks_level_for_wide_graphs_only():

@@ -20,7 +20,7 @@ into code generated from the op table's own formulas (`valuegrad.ops`):
 - ``mode="auto"`` (default): ``"level"`` when NumPy is installed and the graph has
   1,000 ops or more in groups of 100 or more on average (a training step over a
   batch: micrograd's demo is 65,077 ops in 16 groups), else straight-line code
-  (Python numbers, or NumPy for array inputs); ``compiled.mode`` says which.
+  for numbers; ``compiled.mode`` says which. Array inputs always run the level plan.
 
 >>> from valuegrad import Value
 >>> w = Value(-3.0, label="w")
@@ -1031,9 +1031,10 @@ def _is_array(x: Any) -> bool:
 class Compiled:
     """A compiled graph: ``forward(inputs)``, ``backward()``, ``source``. Made by `compile`.
 
-    Attributes: ``mode`` (the mode in use), ``tape`` (the traced `Tape`), ``params``,
-    ``compile_seconds``, ``plan`` (the level plan's `Group` list, mode "level"),
-    ``nbytes`` (memory held by the compiled arrays and buffers).
+    Attributes: ``mode`` (the mode in use for numbers; made with mode "auto", arrays
+    run the level plan), ``tape`` (the traced `Tape`), ``params``, ``compile_seconds``,
+    ``plan`` and ``plan_source`` (the level plan's `Group` list and its generated code,
+    once it is in use), ``nbytes`` (memory held by the compiled arrays and buffers).
     """
 
     def __init__(
@@ -1051,30 +1052,20 @@ class Compiled:
         self.params = params
         self.mode = mode
         self.check = check
-        self.auto = False  # chosen by mode="auto": straight-line code also takes arrays
+        self.auto = False  # made by mode="auto": arrays (batch lanes) then run the level plan
         self.compile_seconds = 0.0
         self._labels = labels
         self._signature = tape.signature() if check else None
         self._source: str | None = None
         self._used_params = [p for p, i in zip(params, tape.param_nodes) if i >= 0]
         self._last: Any = None
+        self._last_level = False  # whether the last forward ran the level plan
         self.plan: list[Group] = []
         self.plan_source = ""
         self._levels: dict[bool, tuple[Any, Any, dict[str, Any]]] = {}
+        self._buffers: dict[int, tuple[Any, Any]] = {}
         if mode == "level":
-            np = _numpy()
-            self.plan, self._slot, self._n_slots = plan if plan is not None else _plan(tape)
-            self.plan_source = self._level_code(False)  # the batch version is made on first use
-            self._buffers: dict[int, tuple[Any, Any]] = {}
-            self._const_slots = np.asarray(
-                [self._slot[i] for i in range(len(tape)) if tape.kind[i] == CONST], dtype=np.intp
-            )
-            self._const_values = np.asarray(
-                [float(tape.data[i]) for i in range(len(tape)) if tape.kind[i] == CONST]
-            )
-            self._param_slots = [self._slot[i] for i in tape.param_nodes if i >= 0]
-            self._p0 = self._param_slots[0] if self._param_slots else 0
-            self._p1 = self._p0 + len(self._param_slots)
+            self._init_level(plan)
         else:
             src, consts = _straight_line(tape)
             self._source = src
@@ -1083,6 +1074,18 @@ class Compiled:
             self._numpy_code: dict[str, Any] | None = None
             if mode == "numpy":
                 self._numpy_code = _exec(src, {**_numpy_namespace(_numpy()), "_C": consts}, "numpy", self)
+
+    def _init_level(self, plan: tuple[list[Group], Any, int] | None = None) -> None:
+        np = _numpy()
+        tape = self.tape
+        self.plan, self._slot, self._n_slots = plan if plan is not None else _plan(tape)
+        self.plan_source = self._level_code(False)  # the batch version is made on first use
+        consts = [i for i in range(len(tape)) if tape.kind[i] == CONST]
+        self._const_slots = self._slot[consts]
+        self._const_values = np.asarray([float(tape.data[i]) for i in consts], dtype=np.float64)
+        self._param_slots = [int(self._slot[i]) for i in tape.param_nodes if i >= 0]
+        self._p0 = self._param_slots[0] if self._param_slots else 0
+        self._p1 = self._p0 + len(self._param_slots)
 
     def _level_code(self, batched: bool) -> str:
         code = _LevelCode(self.tape, self.plan, self._slot, self._n_slots, _numpy(), batched)
@@ -1137,7 +1140,9 @@ class Compiled:
         batch = self._batch(inputs)
         if self.check:
             self._check(inputs, batch)
-        if self.mode == "level":
+        if self.mode == "level" or (self.auto and batch is not None):
+            if not self.plan_source:
+                self._init_level()
             return self._forward_level(inputs, batch)
         return self._forward_straight(inputs, batch)
 
@@ -1150,7 +1155,7 @@ class Compiled:
         """
         if self._last is None:
             raise RuntimeError("call forward(inputs) before backward()")
-        if self.mode == "level":
+        if self._last_level:
             return self._backward_level()
         return self._backward_straight()
 
@@ -1200,8 +1205,9 @@ class Compiled:
             except _NUMERIC_ERRORS as e:
                 raise _domain_error(e, "forward") from e
             self._last = (saved, None, False)
+            self._last_level = False
             return float(out)
-        if self.mode == "python" and not self.auto:
+        if self.mode == "python":
             raise TypeError(
                 "mode='python' takes numbers; for arrays (batch lanes) compile with mode='numpy' or 'level'"
             )
@@ -1215,6 +1221,7 @@ class Compiled:
             except _NUMERIC_ERRORS as e:
                 raise _domain_error(e, "forward") from e
         self._last = (saved, batch, True)
+        self._last_level = False
         if batch is None:
             return float(out)
         return np.broadcast_to(np.asarray(out, dtype=np.float64), (batch,)).copy()
@@ -1282,6 +1289,7 @@ class Compiled:
             except _NUMERIC_ERRORS as e:
                 raise _domain_error(e, "forward") from e
         self._last = (saved, batch, v, g)
+        self._last_level = True
         out = v[slot[len(tape) - 1]]
         return float(out) if batch is None else out.copy()
 
