@@ -11,6 +11,7 @@ memory with `tracemalloc`.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import random
 import tracemalloc
@@ -176,7 +177,7 @@ def tiny_mlp(rng: random.Random, sizes: list[int]) -> list[list[tuple[list[Value
     """An MLP made of Values only: layers of neurons of (weights, bias)."""
     return [
         [([Value(rng.uniform(-1, 1)) for _ in range(nin)], Value(rng.uniform(-1, 1))) for _ in range(nout)]
-        for nin, nout in zip(sizes, sizes[1:])
+        for nin, nout in itertools.pairwise(sizes)
     ]
 
 
