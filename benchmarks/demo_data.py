@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 import random
 from typing import Any
 
@@ -13,32 +12,11 @@ SEED = 1337
 
 
 def moons(n_samples: int = 100, noise: float = 0.1, seed: int = SEED) -> tuple[list[list[float]], list[int]]:
-    """Two interleaving half circles, labels -1 / +1.
+    """The demo's points: ``valuegrad.data.make_moons`` (scikit-learn's construction), labels -1 / +1."""
+    from valuegrad.data import make_moons
 
-    ``valuegrad.data.make_moons`` when it exists, else the same construction as
-    scikit-learn's ``make_moons`` (outer half circle, inner shifted one, shuffled,
-    Gaussian noise) on Python's `random` module.
-    """
-    try:
-        from valuegrad.data import make_moons  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        make_moons = None
-    if make_moons is not None:
-        X, y = make_moons(n_samples, noise=noise, seed=seed)
-        return [[float(a) for a in row] for row in X], _signed(y)
-    rng = random.Random(seed)
-    n_out = n_samples // 2
-    n_in = n_samples - n_out
-    points = [
-        (math.cos(math.pi * i / max(n_out - 1, 1)), math.sin(math.pi * i / max(n_out - 1, 1)), 0)
-        for i in range(n_out)
-    ] + [
-        (1 - math.cos(math.pi * i / max(n_in - 1, 1)), 0.5 - math.sin(math.pi * i / max(n_in - 1, 1)), 1)
-        for i in range(n_in)
-    ]
-    rng.shuffle(points)
-    X = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for a, b, _ in points]
-    return X, _signed([label for _, _, label in points])
+    X, y = make_moons(n_samples, noise=noise, seed=seed)
+    return [[float(a) for a in row] for row in X], _signed(y)
 
 
 def _signed(labels: Any) -> list[int]:

@@ -233,7 +233,7 @@ def bench_chain(cfg: Config, engines: list[str]) -> dict[str, Any]:
 def bench_demo(cfg: Config, engines: list[str], data_path: str) -> dict[str, Any]:
     from .workloads import compiled_available
 
-    plan = []
+    plan: list[tuple[str, str, int]] = []
     for engine in ("valuegrad", "micrograd"):
         if engine in engines:
             default_steps = cfg.demo_steps_micrograd_default if engine == "micrograd" else cfg.demo_steps
@@ -272,7 +272,7 @@ def bench_demo(cfg: Config, engines: list[str], data_path: str) -> dict[str, Any
             continue
         full = max(rs, key=lambda r: len(r["losses"]))
         summary = {
-            "step_s": median(median(r["step_s"]) for r in rs),
+            "step_s": statistics.median(statistics.median(r["step_s"]) for r in rs),
             "steps": len(full["losses"]),
             "reps": len(rs),
             "final_accuracy": full["final_accuracy"],
@@ -280,7 +280,7 @@ def bench_demo(cfg: Config, engines: list[str], data_path: str) -> dict[str, Any
             "final_loss": full["losses"][-1],
             "model": full.get("model"),
             "nodes_per_step": full.get("nodes_per_step"),
-            "per_rep_median_step_s": [median(r["step_s"]) for r in rs],
+            "per_rep_median_step_s": [statistics.median(r["step_s"]) for r in rs],
             "losses": full["losses"],
         }
         if key.startswith("compiled"):
@@ -354,6 +354,8 @@ def build_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
     for key, (engine, metric, vg) in labels.items():
         if key in runs:
             row(engine, metric, runs[key]["step_s"], "s/step", vg)
+            reps, steps = runs[key]["reps"], runs[key]["steps"]
+            rows[-1]["note"] = f"{reps} run{'s' if reps > 1 else ''} × {steps} steps"
         elif key == "compiled/default":
             reason = _get(demo, "errors", key) or demo.get("compiled_unavailable") or "not run"
             row(engine, metric, "not available", "", kind="text")
@@ -377,6 +379,8 @@ def build_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
         engine = labels[f"{engine_key}/default"][0]
         acc = r["final_accuracy"]
         value = f"{acc:.0%} after {r['steps']} steps" if acc is not None else f"n/a ({r['steps']} steps)"
+        if engine_key == "compiled" and acc is not None:
+            value += " (with the weights after the last update)"
         row(engine, "demo: final accuracy", value, "", kind="text")
     for key in ("valuegrad/default", "micrograd/default"):
         if _get(runs, key, "nodes_per_step"):
@@ -514,7 +518,11 @@ def _fmt_measured(t: dict[str, Any]) -> str:
     m = t["measured"]
     if m is None:
         return "not measured"
-    return f"{m:.3g}" if "agree" in t["target"] else (f"{m:.3g} s" if "time" in t["target"] else f"{m:.3g}x")
+    if "agree" in t["target"]:
+        return f"{m:.2g}"
+    if "time" in t["target"]:
+        return f"{m:.3g} s"
+    return f"{m:,.0f}x" if m >= 100 else f"{m:.3g}x"
 
 
 def markdown(res: dict[str, Any]) -> str:

@@ -171,71 +171,23 @@ def learning_rate(k: int) -> float:
     return 1.0 - 0.9 * k / 100
 
 
-class LocalMLP:
-    """micrograd's MLP structure on any Value class (relu hidden layers, linear output).
-
-    Parameters are ordered as micrograd orders them: layer by layer, neuron by
-    neuron, each neuron's weights then its bias. Used for valuegrad only when
-    ``valuegrad.nn.MLP`` is not available.
-    """
-
-    def __init__(self, value: type, weights: list[float]) -> None:
-        self.layers: list[list[tuple[list[Any], Any]]] = []
-        it = iter(weights)
-        for nin, nout in itertools.pairwise(LAYER_SIZES):
-            layer = []
-            for _ in range(nout):
-                w = [value(next(it)) for _ in range(nin)]
-                layer.append((w, value(next(it))))
-            self.layers.append(layer)
-
-    def __call__(self, x: list[Any]) -> Any:
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            out = []
-            for w, b in layer:
-                act = sum((wi * xi for wi, xi in zip(w, x)), b)
-                out.append(act.relu() if i != last else act)
-            x = out
-        return x[0]
-
-    def parameters(self) -> list[Any]:
-        return [p for layer in self.layers for w, b in layer for p in (*w, b)]
-
-    def zero_grad(self) -> None:
-        for p in self.parameters():
-            p.grad = 0.0
-
-
 def make_model(engine: str, weights: list[float]) -> tuple[Any, str]:
     """The demo's model for a Value engine, with the given initial weights in micrograd's order."""
     if engine == "micrograd":
-        import random
-
         from micrograd.nn import MLP
 
-        state = random.getstate()
-        model = MLP(2, [16, 16, 1])
-        random.setstate(state)
-        params = model.parameters()
-        if len(params) != len(weights):
-            raise ValueError(f"micrograd's MLP has {len(params)} parameters, got {len(weights)} weights")
-        for p, w in zip(params, weights):
-            p.data = w
-        return model, "micrograd.nn.MLP(2, [16, 16, 1])"
-    Value, _ = value_class(engine)
-    try:
-        from valuegrad.nn import MLP as VgMLP  # type: ignore[import-not-found,unused-ignore]
+        model, name = MLP(2, [16, 16, 1]), "micrograd.nn.MLP(2, [16, 16, 1])"
+    else:
+        from valuegrad.nn import MLP as VgMLP
 
         model = VgMLP(2, [16, 16, 1], activation="relu", last_activation="linear")
-        params = model.parameters()
-        if len(params) != len(weights):
-            raise ValueError(f"valuegrad's MLP has {len(params)} parameters, got {len(weights)} weights")
-        for p, w in zip(params, weights):
-            p.data = w
-        return model, 'valuegrad.nn.MLP(2, [16, 16, 1], activation="relu", last_activation="linear")'
-    except ImportError:
-        return LocalMLP(Value, weights), "benchmarks LocalMLP (valuegrad.nn not available)"
+        name = 'valuegrad.nn.MLP(2, [16, 16, 1], activation="relu", last_activation="linear")'
+    params = model.parameters()
+    if len(params) != len(weights):
+        raise ValueError(f"{name} has {len(params)} parameters, got {len(weights)} weights")
+    for p, w in zip(params, weights):
+        p.data = w
+    return model, name
 
 
 def demo_loss(

@@ -200,3 +200,25 @@ def test_tiny_run_checked_the_loss_histories(tiny_run):
     first = histories[0]
     assert all(abs(h[0] - first[0]) <= 1e-6 for h in histories)
     assert 0.5 < first[0] < 1.5  # micrograd's demo starts near 0.9 (hinge loss of small random scores)
+
+
+def test_runner_fails_loudly_when_an_engine_gets_a_different_loss(tmp_path, monkeypatch, capsys):
+    from benchmarks import runner
+
+    def fake_worker(spec):  # every engine "trains" instantly; torch's step 1 is off by 1e-3
+        losses = [0.9, 0.5 + (1e-3 if spec["engine"] == "torch" else 0.0)][: spec["steps"]]
+        return {"step_s": [0.1] * len(losses), "losses": losses, "final_accuracy": 0.5, "compile_s": 0.1}
+
+    monkeypatch.setattr(runner, "run_worker", fake_worker)
+    monkeypatch.setattr(runner, "installed", lambda module: True)
+    out = tmp_path / "r.json"
+    assert runner.main(["--tiny", "--only", "demo", "--out", str(out)]) == 1
+    res = json.loads(out.read_text())
+    assert res["ok"] is False and res["demo"]["loss_agreement"]["ok"] is False
+    assert (
+        "step 1" in res["demo"]["loss_agreement"]["error"]
+        and "torch" in res["demo"]["loss_agreement"]["error"]
+    )
+    assert "LOSS HISTORIES DISAGREE" in capsys.readouterr().out
+    agree = {t["target"]: t["met"] for t in res["targets"]}["loss histories of all engines agree"]
+    assert agree is False
