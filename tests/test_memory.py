@@ -283,3 +283,68 @@ def test_fit_frees_its_graphs_and_leaves_no_cycle(no_gc):
     assert found == 0, kinds
     short, long = run(10), run(STEPS)
     assert long - short < GROWTH_BUDGET, (short, long)
+
+
+# --- the collector is paused during backward and a training step, and always restored ---------
+
+
+def gc_state_inside_backward() -> bool:
+    """Whether the collector was enabled while backward() ran (observed from inside it via NumPy)."""
+    np = pytest.importorskip("numpy")
+    seen: list[bool] = []
+    x = Value(np.float64(1e-300))
+    y = 1.0 / x  # d/dx = -1e600: overflows inside backward, where NumPy calls us
+    old = np.seterrcall(lambda *args: seen.append(gc.isenabled()))
+    try:
+        with np.errstate(over="call"):
+            y.backward()
+    finally:
+        np.seterrcall(old)
+    assert seen, "the overflow callback did not run"
+    return seen[0]
+
+
+def test_backward_pauses_the_collector_unless_told_not_to(monkeypatch):
+    from valuegrad import engine
+
+    assert gc.isenabled()
+    assert gc_state_inside_backward() is False
+    assert gc.isenabled()  # switched back on
+    monkeypatch.setattr(engine, "PAUSE_GC", False)
+    assert gc_state_inside_backward() is True
+
+
+def test_a_failing_backward_restores_the_collector_and_a_disabled_one_stays_disabled():
+    np = pytest.importorskip("numpy")
+    x = Value(np.float64(1e-300))
+    y = 1.0 / x
+    assert gc.isenabled()
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        y.backward()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        (x * 2.0).backward()
+        assert not gc.isenabled()  # valuegrad does not switch on a collector the user turned off
+    finally:
+        gc.enable()
+
+
+def test_fit_respects_the_pause_switch(monkeypatch):
+    nn = pytest.importorskip("valuegrad.nn")
+    train = pytest.importorskip("valuegrad.train")
+    from valuegrad import engine
+    from valuegrad.losses import mse
+
+    seen: list[bool] = []
+
+    def loss(scores: list[Value], ys: list[float]) -> Value:
+        seen.append(gc.isenabled())
+        return mse(scores, ys)
+
+    model = nn.MLP(3, [2, 1], seed=0)
+    train.fit(model, XS, YS, loss=loss, lr=0.01, steps=2)
+    monkeypatch.setattr(engine, "PAUSE_GC", False)
+    train.fit(model, XS, YS, loss=loss, lr=0.01, steps=2)
+    assert seen == [False, False, True, True]
+    assert gc.isenabled()

@@ -27,7 +27,8 @@ Tolerances (stated once, here):
   numbers must equal `backward()`'s exactly.
 
 The hypothesis settings are derandomized (the same examples on every run, so CI is
-stable); set ``VALUEGRAD_HYPOTHESIS_SEED=<int>`` (or ``random``) to explore new examples.
+stable); set ``VALUEGRAD_HYPOTHESIS_SEED=<int>`` (or ``random``) to explore new examples and
+``VALUEGRAD_HYPOTHESIS_SCALE=20`` for twenty times as many.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ BIG = 10.0  # magnitudes above this are squashed with tanh before further use
 
 def _settings(max_examples: int) -> settings:
     chosen = os.environ.get("VALUEGRAD_HYPOTHESIS_SEED")
+    scale = float(os.environ.get("VALUEGRAD_HYPOTHESIS_SCALE", "1"))
     return settings(
-        max_examples=max_examples,
+        max_examples=max(1, int(max_examples * scale)),
         deadline=None,
         derandomize=chosen is None,
         database=None,
@@ -102,7 +104,12 @@ TORCH_UNARY: dict[str, Callable[[Any], Any]] = {
     "relu": torch.relu,
     "sigmoid": torch.sigmoid,
 }
-SYMPY_UNARY: dict[str, Callable[[Any], Any]] = {"neg": operator.neg}
+SYMPY_UNARY: dict[str, Callable[[Any], Any]] = {
+    "neg": operator.neg,
+    # relu at a known point: the branch the point is on (relu'(0) = 0, as the engine and torch)
+    "relu>0": lambda e: e,
+    "relu<=0": lambda e: sympy.Integer(0),
+}
 
 
 def apply(step: tuple, nodes: list, unary: dict[str, Callable[[Any], Any]]) -> Any:
@@ -252,7 +259,10 @@ def test_random_dags_match_pytorch_float64(dag: dict[str, Any]) -> None:
 
     vals = run(recipe, [Value(x) for x in xs], VALUE_UNARY)
     out = vals[-1]
+    as_dict = gradients(out)
     out.backward()
+    # gradients() runs the same chain rule into a dict: the same numbers, bit for bit
+    assert all(as_dict.get(v, 0.0) == v.grad for v in vals)
 
     tin = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
     tnodes = run(recipe, tin, TORCH_UNARY)
@@ -323,9 +333,14 @@ def test_random_dags_second_order_match_pytorch(dag: dict[str, Any]) -> None:
 small_fractions = st.fractions(min_value=-3, max_value=3, max_denominator=7)
 
 
+small_ints = st.integers(-4, 4)
+
+
 @st.composite
-def fraction_dags(draw: st.DrawFn) -> dict[str, Any]:
-    xs = draw(st.lists(small_fractions, min_size=1, max_size=3))
+def fraction_dags(draw: st.DrawFn, ints: bool = False) -> dict[str, Any]:
+    """Polynomial/rational DAGs over Fraction; with ``ints``, polynomials over int (no division)."""
+    xs = draw(st.lists(small_ints if ints else small_fractions, min_size=1, max_size=3))
+    constants = small_ints if ints else st.fractions(min_value=-3, max_value=3, max_denominator=5)
     n_steps = draw(st.integers(3, 10))
     reuse = draw(st.integers(2, 5))
     recipe: list[tuple] = []
@@ -339,30 +354,32 @@ def fraction_dags(draw: st.DrawFn) -> dict[str, Any]:
     shared = draw(st.integers(0, len(xs) - 1))
     for k in range(n_steps):
         a = shared if k < reuse else draw(st.integers(0, len(probe) - 1))
-        kind = draw(st.sampled_from(["b", "cl", "cr", "pow", "neg"]))
+        kind = draw(st.sampled_from(["b", "cl", "cr", "pow", "neg", "relu"]))
         if kind == "neg":
             emit(("u", "neg", a), -probe[a])
+        elif kind == "relu":
+            emit(("u", "relu", a), max(probe[a], type(probe[a])(0)))
         elif kind == "pow":
-            e = draw(st.sampled_from([0, 1, 2, 3, -1, -2]))
+            e = draw(st.sampled_from([0, 1, 2, 3] if ints else [0, 1, 2, 3, -1, -2]))
             if probe[a] == 0 and e <= 0:
                 e = 2
             emit(("cr", "**", a, e), probe[a] ** e)
         else:
-            sym = draw(st.sampled_from(["+", "-", "*", "/"]))
+            sym = draw(st.sampled_from(["+", "-", "*"] if ints else ["+", "-", "*", "/"]))
             if kind == "b":
                 b = draw(st.integers(0, len(probe) - 1))
                 if sym == "/" and probe[b] == 0:
                     sym = "*"
                 emit(("b", sym, a, b), exact_ops[sym](probe[a], probe[b]))
             elif kind == "cl":
-                c = draw(st.fractions(min_value=-3, max_value=3, max_denominator=5))
+                c = draw(constants)
                 if sym == "/" and probe[a] == 0:
                     sym = "-"
                 emit(("cl", sym, c, a), exact_ops[sym](c, probe[a]))
             else:
-                c = draw(st.fractions(min_value=-3, max_value=3, max_denominator=5).filter(bool))
+                c = draw(constants.filter(bool))
                 emit(("cr", sym, a, c), exact_ops[sym](probe[a], c))
-        if abs(probe[-1].numerator) > 10**40 or probe[-1].denominator > 10**40:
+        if abs(Fraction(probe[-1]).numerator) > 10**40 or Fraction(probe[-1]).denominator > 10**40:
             break  # keep the numbers (and sympy's expressions) small
     used = {i for step in recipe for i in operands(step)}
     dangling = [i for i in range(len(xs), len(probe)) if i not in used]
@@ -377,34 +394,81 @@ def as_sympy(c: Any) -> Any:
     return sympy.Rational(c.numerator, c.denominator) if isinstance(c, Fraction) else sympy.Integer(c)
 
 
+def sympy_step(step: tuple, values: list) -> tuple:
+    if step[0] == "cl":
+        return (step[0], step[1], as_sympy(step[2]), step[3])
+    if step[0] == "cr":
+        return (step[0], step[1], step[2], as_sympy(step[3]))
+    if step[:2] == ("u", "relu"):
+        return ("u", "relu>0" if values[step[2]] > 0 else "relu<=0", step[2])
+    return step
+
+
 @_maybe_seed
 @_settings(max_examples=120)
-@given(fraction_dags())
-def test_fraction_dags_exactly_match_sympy(dag: dict[str, Any]) -> None:
+@given(st.one_of(fraction_dags(), fraction_dags(ints=True)))
+def test_exact_dags_match_sympy(dag: dict[str, Any]) -> None:
+    """Fraction DAGs get exact Fraction gradients; int DAGs (no division) exact int gradients."""
     xs, recipe = dag["xs"], dag["recipe"]
+    number = type(xs[0])
     inputs = [Value(x) for x in xs]
     vals = run(recipe, inputs, VALUE_UNARY)
     out = vals[-1]
     out.backward()
     assert [v.data for v in vals] == dag["values"]
-    assert all(type(v.data) is Fraction for v in vals)
+    assert all(type(v.data) is number for v in vals)
 
     symbols = sympy.symbols(f"x0:{len(xs)}")
-    sym_recipe = [
-        (s[0], s[1], as_sympy(s[2]), s[3])
-        if s[0] == "cl"
-        else (s[0], s[1], s[2], as_sympy(s[3]))
-        if s[0] == "cr"
-        else s
-        for s in recipe
-    ]
+    sym_recipe = [sympy_step(s, dag["values"]) for s in recipe]
     expr = run(sym_recipe, list(symbols), SYMPY_UNARY)[-1]
     point = {s: as_sympy(x) for s, x in zip(symbols, xs)}
     assert sympy.Rational(expr.xreplace(point)) == as_sympy(out.data)
     for s, x in zip(symbols, inputs):
         want = sympy.diff(expr, s).xreplace(point)
-        assert type(x.grad) is Fraction, type(x.grad)
+        assert type(x.grad) is number, type(x.grad)
         assert x.grad == Fraction(int(want.p), int(want.q)), (x.grad, want)
+
+
+# --- the same DAGs in other settings -----------------------------------------------------------------
+
+
+@_maybe_seed
+@_settings(max_examples=60)
+@given(float_dags(), st.data())
+def test_backward_from_an_inner_node_then_from_the_output_matches_torch(dag: dict[str, Any], data) -> None:
+    """Two backward() calls from different roots accumulate exactly as torch's retained grads do."""
+    xs, recipe = dag["xs"], dag["recipe"]
+    vals = run(recipe, [Value(x) for x in xs], VALUE_UNARY)
+    inner = data.draw(st.integers(len(xs), len(vals) - 1), label="inner node")
+    vals[inner].backward()
+    vals[-1].backward()
+
+    tin = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+    tnodes = run(recipe, tin, TORCH_UNARY)
+    for t in tnodes[len(xs) :]:
+        t.retain_grad()
+    tnodes[inner].backward(retain_graph=True)
+    tnodes[-1].backward()
+    gscale = max(abs(v.grad) for v in vals)
+    for i, (v, t) in enumerate(zip(vals, tnodes)):
+        want = 0.0 if t.grad is None else t.grad.item()
+        assert close(v.grad, want, 1e-9, 1e-11 * gscale), ("grad", i, v.grad, want)
+
+
+@_maybe_seed
+@_settings(max_examples=60)
+@given(float_dags())
+def test_numpy_float64_inputs_give_the_same_bits_as_floats(dag: dict[str, Any]) -> None:
+    np = pytest.importorskip("numpy")
+    xs, recipe = dag["xs"], dag["recipe"]
+    plain = run(recipe, [Value(x) for x in xs], VALUE_UNARY)
+    plain[-1].backward()
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # no inf/NaN the float path lacks
+        numpy = run(recipe, [Value(np.float64(x)) for x in xs], VALUE_UNARY)
+        numpy[-1].backward()
+    for p, n in zip(plain, numpy):
+        assert float(n.data) == p.data and float(n.grad) == p.grad, (p, n)
+        assert type(n.data) in (float, np.float64)
 
 
 # --- structural properties ------------------------------------------------------------------
