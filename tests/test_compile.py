@@ -78,6 +78,7 @@ CASES = {
     "relu both sides": lambda a, b: (a - 1).relu() + (b + 1).relu() * a + (a * b).relu(),
     "identity": lambda a, b: identity(a * b) + identity(a),
     "params on both sides": lambda a, b: W * a + a * W - B / (1 + a * a) + W**2 * B,
+    "x ** 0 at x = 0": lambda a, b: (a * 0) ** 0 + (b - b) ** 2 + a**1,
     "long sum chain": lambda a, b: sum((a * k + b for k in range(30)), W) * sum([b, a, W, B]),
 }
 
