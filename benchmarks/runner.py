@@ -530,7 +530,9 @@ def markdown(res: dict[str, Any]) -> str:
     lines = [
         f"valuegrad benchmarks, mode `{meta['mode']}`, {meta['date']}: Python {meta['python']}, "
         f"{meta['machine']}, {meta['cpu_count']} cores. Versions: "
-        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
+        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+        + (f" (valuegrad at git {meta['git']})" if meta.get("git") else "")
+        + ".",
         "",
         "| Engine | Metric | Value | valuegrad / engine |",
         "|---|---|---|---|",
@@ -540,7 +542,14 @@ def markdown(res: dict[str, Any]) -> str:
         if r.get("note"):
             value += f" ({r['note']})"
         lines.append(f"| {r['engine']} | {r['metric']} | {value} | {_fmt_ratio(r)} |")
-    lines += ["", "| Issue | Target | Required | Measured | Met |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "valuegrad / engine: valuegrad's figure divided by that engine's (below 1: valuegrad is faster or"
+        " smaller). Medians over runs, each run in a fresh process, engines taking turns.",
+        "",
+        "| Issue | Target | Required | Measured | Met |",
+        "|---|---|---|---|---|",
+    ]
     for t in res["targets"]:
         met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
         lines.append(f"| {t['issue']} | {t['target']} | {t['required']} | {_fmt_measured(t)} | {met} |")
@@ -572,6 +581,22 @@ def _versions(engines: list[str]) -> dict[str, str]:
         except PackageNotFoundError:
             out[e] = "unknown"
     return out
+
+
+def _git_state() -> str | None:
+    """This checkout's commit, marked "+ local changes" when src/ differs from it (None outside git)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + (" + local changes" if dirty.stdout.strip() else "")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -648,6 +673,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": f"{platform.system()} {platform.machine()}",
             "cpu_count": os.cpu_count(),
             "versions": _versions(engines),
+            "git": _git_state(),
             "config": asdict(cfg),
             "engines": engines,
             "part_seconds": part_seconds,
