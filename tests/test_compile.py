@@ -79,6 +79,7 @@ CASES = {
     "identity": lambda a, b: identity(a * b) + identity(a),
     "params on both sides": lambda a, b: W * a + a * W - B / (1 + a * a) + W**2 * B,
     "x ** 0 at x = 0": lambda a, b: (a * 0) ** 0 + (b - b) ** 2 + a**1,
+    "the same products again": lambda a, b: sum((w * a for w in (W, B) for _ in range(3)), b),
     "long sum chain": lambda a, b: sum((a * k + b for k in range(30)), W) * sum([b, a, W, B]),
 }
 
@@ -446,6 +447,8 @@ def test_bad_arguments_are_refused():
     lv = valuegrad.compile(lambda a, b: a * b, [1.0, 1.0], mode="level")
     with pytest.raises(ValueError, match="lanes"):
         lv.forward([np.ones(3), np.ones(4)])
+    with pytest.raises(ValueError, match="at least one lane"):
+        lv.forward([np.ones(0), 1.0])
 
 
 def test_import_valuegrad_does_not_import_numpy():

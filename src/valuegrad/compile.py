@@ -932,7 +932,7 @@ class _LevelCode:
         y = full[1] if op.binary else (self.read_exponents(grp, shape) if op.const_y else "")
         out = f"v[{grp.start}:{grp.start + n}]" + (f".reshape({self.shape_text(shape)})" if multi else "")
         arrays = all(how[0] != "scalar" for how in hows)
-        if multi and op.value == "x * y" and arrays:
+        if multi and op.value == "x * y" and arrays and set(sub[0]) | set(sub[1]) == set(letters):
             # x * y over repeated operands: an outer product, each lane one multiplication
             spec = f"'{sub[0]}...,{sub[1]}...->{letters}...'"
             self.fwd.append(f"    einsum({spec}, {packed[0]}, {packed[1]}, out={out})")
@@ -1169,6 +1169,8 @@ class Compiled:
                     raise ValueError(
                         f"input {k}: batch lanes are arrays of shape (batch,), got shape {x.shape}"
                     )
+                if len(x) == 0:
+                    raise ValueError(f"input {k} is an empty array: batch lanes need at least one lane")
                 if batch is not None and len(x) != batch:
                     raise ValueError(f"input {k} has {len(x)} lanes, an earlier input has {batch}")
                 batch = len(x)
