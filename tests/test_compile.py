@@ -7,6 +7,7 @@ import ast
 import gc
 import importlib.util
 import math
+import random
 import re
 import subprocess
 import sys
@@ -194,6 +195,74 @@ def test_output_independent_of_inputs_and_unused_inputs():
     c.backward()
     assert W.grad == 12.0  # d/dW summed over 4 lanes
     W.grad = 0.0
+
+
+# --- random graphs --------------------------------------------------------------
+
+
+def random_graph(seed, params, copies):
+    """A random expression over every op (domain-safe), repeated for ``copies`` data points."""
+
+    def one(a, b, rng):
+        pool = [a, b, *params, Value(0.5), Value(-1.5)]
+        for _ in range(rng.randint(5, 40)):
+            x, y, r = rng.choice(pool), rng.choice(pool), rng.random()
+            if r < 0.15:
+                v = x + y
+            elif r < 0.25:
+                v = x - rng.choice([y, 2.0])
+            elif r < 0.45:
+                v = x * y
+            elif r < 0.5:
+                v = x / (1 + y * y)
+            elif r < 0.55:
+                v = (x * x + 1) ** rng.choice([2, 0.5, -1, 3])
+            elif r < 0.65:
+                v = x.sigmoid() if r < 0.6 else x.relu()
+            elif r < 0.7:
+                v = (1 + x * x).log() if r < 0.68 else (1 + x * x) ** y.tanh()
+            elif r < 0.75:
+                v = -x
+            elif r < 0.88:
+                v = sum(
+                    (rng.choice(pool) * rng.choice(pool) for _ in range(rng.randint(2, 6))), rng.choice(pool)
+                )
+            else:
+                v = sum((w * x for w in rng.sample(pool, 3) for _ in range(rng.randint(1, 3))), y)
+            pool.append(v.tanh() if rng.random() < 0.3 else v)
+        return sum(pool[-6:], Value(0.0))
+
+    def fn(a, b):
+        rng = random.Random(seed)
+        state = rng.getstate()
+        outs = []
+        for k in range(copies):
+            rng.setstate(state)  # the same expression for every data point
+            outs.append(one(a * (0.1 * k - 0.7) + b, b * (0.05 * k) - a, rng))
+        return sum(outs, Value(0.0))
+
+    return fn
+
+
+@pytest.mark.parametrize("copies", [1, 8])
+def test_random_graphs_match_eager_in_every_mode(copies):
+    points = [(0.4, -1.2), (1.1, 0.3), (-0.6, 0.9)]
+    lanes = [np.array([p[0] for p in points]), np.array([p[1] for p in points])]
+    for seed in range(12):
+        params = [Value(0.3), Value(-0.7)]
+        fn = random_graph(seed, params, copies)
+        want = [eager(fn, p, params) for p in points]
+        for mode in MODES:
+            c = valuegrad.compile(fn, list(points[0]), params, mode=mode)
+            for p, w in zip(points, want):
+                got = compiled_run(c, list(p), params)
+                assert close(got[0], w[0]) and all(close(g, e) for g, e in zip(got[1] + got[2], w[1] + w[2]))
+            if mode == "python":
+                continue
+            out, input_grads, param_grads = compiled_run(c, lanes, params)
+            for i, w in enumerate(want):
+                assert close(out[i], w[0]) and all(close(input_grads[j][i], w[1][j]) for j in range(2))
+            assert all(close(param_grads[j], math.fsum(w[2][j] for w in want)) for j in range(2))
 
 
 # --- gradients accumulate as in eager backward, so optimizers work unchanged ----
