@@ -42,7 +42,7 @@ from typing import Any, Callable
 import pytest
 import sympy
 import torch
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, assume, given, seed, settings
 from hypothesis import strategies as st
 
 from valuegrad import Value, gradients, numerical_grad, topological_order
@@ -303,7 +303,12 @@ def test_random_dags_second_order_match_pytorch(dag: dict[str, Any]) -> None:
     """create_graph gradients equal backward()'s exactly; their own gradient is torch's Hessian row."""
     xs, recipe = dag["xs"], dag["recipe"]
     inputs = [Value(x) for x in xs]
-    out = run(recipe, inputs, VALUE_UNARY)[-1]
+    vals = run(recipe, inputs, VALUE_UNARY)
+    out = vals[-1]
+    # torch masks d(x**y)/dx where y == 0 with a constant, which loses that term's derivative
+    # with respect to y (torch says d2/dxdy x**y = 0 at y = 0; it is x**(y-1) = 1 at x = 1):
+    # see test_second_derivative_of_x_to_the_y_at_y_zero. Leave those points out here.
+    assume(not any(s[:2] == ("b", "**") and vals[s[3]].data == 0 for s in recipe))
     first = gradients(out, inputs, create_graph=True)
     out.backward()
     for x in inputs:
@@ -326,6 +331,20 @@ def test_random_dags_second_order_match_pytorch(dag: dict[str, Any]) -> None:
     scale = max(1.0, *(abs(r) for r in row))
     for a, b in zip(got, row):
         assert close(a, b, 1e-8, 1e-10 * scale), (got, row)
+
+
+def test_second_derivative_of_x_to_the_y_at_y_zero():
+    """Where torch's masked pow backward is wrong, valuegrad agrees with sympy."""
+    sx, sy = sympy.symbols("x y")
+    want = sympy.diff(sx**sy, sx, sy).subs({sx: 1, sy: 0})
+    x, y = Value(1.0), Value(0.0)
+    dx = gradients(x**y, [x], create_graph=True)[x]
+    assert gradients(dx, [y])[y] == float(want) == 1.0
+    tx = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    ty = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    (tdx,) = torch.autograd.grad(tx**ty, tx, create_graph=True)
+    (tdxy,) = torch.autograd.grad(tdx, ty, allow_unused=True) if tdx.requires_grad else (None,)
+    assert tdxy is None or tdxy.item() == 0.0  # torch's answer, documented here (not a valuegrad bug)
 
 
 # --- exact: polynomial and rational DAGs over Fraction against sympy ----------------------
@@ -513,3 +532,47 @@ def test_shared_node_gets_every_contribution(n: int) -> None:
     t = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
     (torch.tanh(t) ** n).backward()
     assert x.grad == pytest.approx(t.grad.item(), rel=1e-12)
+
+
+# --- networks: predict() is model(x).data bit for bit; files round-trip every float -----------------
+
+any_finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@_maybe_seed
+@_settings(max_examples=60)
+@given(
+    st.integers(1, 4),
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.sampled_from(["tanh", "relu", "sigmoid", "linear"]),
+    st.sampled_from(["tanh", "relu", "sigmoid", "linear"]),
+    st.integers(0, 2**32),
+    st.data(),
+)
+def test_predict_is_the_graphs_output_bit_for_bit(nin, nouts, act, last, seed_, data) -> None:
+    nn = pytest.importorskip("valuegrad.nn")
+    model = nn.MLP(nin, nouts, act, last, seed=seed_)
+    x = data.draw(st.lists(st.floats(-50, 50) | st.integers(-5, 5), min_size=nin, max_size=nin))
+    out = model(x)
+    pred = model.predict(x)
+    if isinstance(out, list):
+        assert [o.data for o in out] == pred
+    else:
+        assert out.data == pred
+
+
+@_maybe_seed
+@_settings(max_examples=40)
+@given(st.integers(1, 3), st.lists(st.integers(1, 3), min_size=1, max_size=3), st.data())
+def test_saved_models_round_trip_every_float_exactly(tmp_path_factory, nin, nouts, data) -> None:
+    nn = pytest.importorskip("valuegrad.nn")
+    model = nn.MLP(nin, nouts, seed=0)
+    for p in model.parameters():  # subnormals, -0.0, 1e308, integers: every finite float
+        p.data = data.draw(any_finite | st.sampled_from([-0.0, 5e-324, -1.7976931348623157e308]))
+    path = tmp_path_factory.mktemp("m") / "model.json"
+    model.save(path)
+    loaded = nn.MLP.load(path)
+    assert [p.data.hex() for p in loaded.parameters()] == [float(p.data).hex() for p in model.parameters()]
+    again = nn.MLP(nin, nouts, seed=1)
+    again.load_state_dict(model.state_dict())
+    assert [p.data.hex() for p in again.parameters()] == [float(p.data).hex() for p in model.parameters()]
