@@ -493,6 +493,9 @@ def test_domain_errors_are_raised_not_nan(mode):
     p = valuegrad.compile(lambda a, b: a**b, [2.0, 0.5], mode=mode)
     with pytest.raises(ValueError, match="positive base"):
         p.forward([-2.0, 2.0])
+    if mode != "python":
+        with pytest.raises(DomainError, match="in batch lane 2"):
+            c.forward([np.array([1.0, 2.0, -3.0, -4.0])])
     e = valuegrad.compile(lambda a: a.exp(), [1.0], mode=mode)
     assert e.forward([1000.0]) == math.inf  # overflow is inf, as eagerly
 

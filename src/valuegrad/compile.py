@@ -594,7 +594,7 @@ class Group:
     def describe(self) -> str:
         if self.kind == "chain":
             return f"level {self.level}: {self.op} chain, {self.chains} sums x {self.links} links"
-        return f"level {self.level}: {self.op}, {self.lanes} lanes"
+        return f"level {self.level}: {self.op} on {self.lanes} node{'s' if self.lanes != 1 else ''}"
 
 
 def _plan(tape: Tape) -> tuple[list[Group], Any, int]:
@@ -1140,11 +1140,26 @@ class Compiled:
         batch = self._batch(inputs)
         if self.check:
             self._check(inputs, batch)
-        if self.mode == "level" or (self.auto and batch is not None):
-            if not self.plan_source:
-                self._init_level()
-            return self._forward_level(inputs, batch)
-        return self._forward_straight(inputs, batch)
+        try:
+            if self.mode == "level" or (self.auto and batch is not None):
+                if not self.plan_source:
+                    self._init_level()
+                return self._forward_level(inputs, batch)
+            return self._forward_straight(inputs, batch)
+        except DomainError as e:
+            if batch is None:
+                raise
+            lane = self._failing_lane(inputs, batch)
+            raise DomainError(f"{e} (in batch lane {lane})" if lane is not None else str(e)) from e
+
+    def _failing_lane(self, inputs: list[Any], batch: int) -> int | None:
+        """The first batch lane whose forward fails on its own (only looked for after a failure)."""
+        for lane in range(batch):
+            try:
+                self.forward([x[lane] if _is_array(x) else x for x in inputs])
+            except DomainError:
+                return lane
+        return None
 
     def backward(self) -> list[Any]:
         """Add d output/d param to every parameter's ``.grad``; return d output/d input for each input.
