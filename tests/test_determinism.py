@@ -149,8 +149,14 @@ def test_manual_seed_and_rng_give_the_same_network():
 # --- the command line ---------------------------------------------------------------------
 
 
-def cli_train(out: Path, hash_seed: str, *extra: str) -> bytes:
-    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "MPLBACKEND": "Agg"}
+def cli_train(out: Path, hash_seed: str, *extra: str, threads: str = "1") -> bytes:
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": hash_seed,
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+    }
     args = ["train", "--dataset", "moons", "--n", "24", "--hidden", "5,5", "--steps", "6", "--seed", "9"]
     done = subprocess.run(
         [sys.executable, "-m", "valuegrad", *args, "--no-progress", "--out", str(out), *extra],
@@ -173,3 +179,12 @@ def test_two_valuegrad_train_runs_write_identical_models(tmp_path):
     assert model["architecture"]["nouts"] == [5, 5, 1]
     third = cli_train(tmp_path / "three", "1", "--lr", "0.5")
     assert third != first  # the saved file does reflect the training run
+
+
+def test_compiled_training_is_deterministic_across_processes_and_thread_counts(tmp_path):
+    """``--compile`` replays the graph with NumPy: no reduction order may depend on threads."""
+    pytest.importorskip("valuegrad.cli")
+    pytest.importorskip("numpy")
+    first = cli_train(tmp_path / "one", "1", "--compile", threads="1")
+    second = cli_train(tmp_path / "two", "777", "--compile", threads="2")
+    assert first == second
