@@ -576,3 +576,30 @@ def test_saved_models_round_trip_every_float_exactly(tmp_path_factory, nin, nout
     again = nn.MLP(nin, nouts, seed=1)
     again.load_state_dict(model.state_dict())
     assert [p.data.hex() for p in again.parameters()] == [float(p.data).hex() for p in model.parameters()]
+
+
+@_maybe_seed
+@_settings(max_examples=40)
+@given(float_dags())
+def test_compiled_dags_match_eager(dag: dict[str, Any]) -> None:
+    """`valuegrad.compile` replays the same DAGs: mode "python" bit for bit, NumPy modes to rounding."""
+    np = pytest.importorskip("numpy")
+    from valuegrad import compile as compile_graph
+
+    xs, recipe = dag["xs"], dag["recipe"]
+
+    def fn(*v: Value) -> Value:
+        return run(recipe, list(v), VALUE_UNARY)[-1]
+
+    inputs = [Value(x) for x in xs]
+    out = fn(*inputs)
+    out.backward()
+    for mode in ("python", "level"):
+        compiled = compile_graph(fn, xs, mode=mode)
+        value = float(np.asarray(compiled(xs)).reshape(-1)[0])
+        grads = [float(np.asarray(g).reshape(-1)[0]) for g in compiled.backward()]
+        if mode == "python":
+            assert value == out.data and grads == [x.grad for x in inputs]
+        else:
+            assert close(value, out.data, 1e-12, 0.0)
+            assert all(close(g, x.grad, 1e-9, 1e-12) for g, x in zip(grads, inputs)), (grads, inputs)
