@@ -14,8 +14,9 @@ Modules: `valuegrad.nn` (Neuron, Layer, MLP), `valuegrad.losses`,
 `valuegrad.optim`, `valuegrad.data`, `valuegrad.train`, `valuegrad.viz`
 (`draw_dot`), `valuegrad.functional` (`grad`, `hessian`, `jvp`). `valuegrad.gradcheck`
 and `valuegrad.compile` are the functions of the modules of the same name (as
-`torch.autograd.gradcheck`); import other names from them with ``from valuegrad.gradcheck import ...``. Optional dependencies (Graphviz, matplotlib,
-NumPy, tqdm) are imported only by the functions that need them.
+`torch.autograd.gradcheck`); import their other names with
+``from valuegrad.gradcheck import ...``. Optional dependencies (Graphviz,
+matplotlib, NumPy, tqdm) are imported only by the functions that need them.
 """
 
 from __future__ import annotations

@@ -145,14 +145,15 @@ def _check_activation(name: object, what: str = "activation") -> str:
 
 
 def _check_inputs(x: object, nin: int, who: str) -> Sequence[Input]:
-    if isinstance(x, (Value, numbers.Real, str, bytes)) or not hasattr(x, "__len__"):
+    # A sequence, so that the i-th input meets the i-th weight (a set has no order).
+    if isinstance(x, (Value, numbers.Real, str, bytes)) or not isinstance(x, Sequence):
         raise TypeError(
             f"{who} takes a list of {nin} numbers or Values, got {type(x).__name__}: {x!r}"
             + (" (wrap a single input in a list: [x])" if nin == 1 else "")
         )
     if len(x) != nin:
         raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
-    return x  # type: ignore[return-value]
+    return x
 
 
 def _zero_like(data: Any) -> Any:
@@ -209,7 +210,8 @@ class Module:
         named = self.named_parameters()
         names = [n for n, _ in named]
         missing = [n for n in names if n not in state]
-        unexpected = [k for k in state if k not in set(names)]
+        name_set = set(names)
+        unexpected = [k for k in state if k not in name_set]
         if missing or unexpected:
             raise ModelFileError(
                 "state dict does not fit this model: "
@@ -525,9 +527,16 @@ class MLP(Module):
             size = os.fstat(f.fileno()).st_size
             if size > MAX_FILE_BYTES:
                 raise ModelFileError(f"{os.fspath(path)}: {size} bytes is larger than a model file may be")
-            raw = f.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
-            raise ModelFileError(f"{os.fspath(path)}: larger than a model file may be")
+            # Read in chunks: f.read(MAX_FILE_BYTES + 1) would allocate 64 MB for any file,
+            # and a special file (a pipe, /dev/zero) reports size 0 but may never end.
+            chunks: list[bytes] = []
+            total = 0
+            while chunk := f.read(1 << 20):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > MAX_FILE_BYTES:
+                    raise ModelFileError(f"{os.fspath(path)}: larger than a model file may be")
+            raw = b"".join(chunks)
         try:
             data = _parse_json(raw.decode("utf-8"))
         except UnicodeDecodeError:

@@ -32,9 +32,14 @@ __all__ = ["SGD", "Adam", "LinearDecay", "Optimizer"]
 
 
 def _check_real(x: object, what: str, low: float, high: float = math.inf, high_open: bool = False) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(float(x)):
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise ValueError(f"{what} must be a finite number, got {x!r}")
-    f = float(x)
+    try:
+        f = float(x)
+    except OverflowError:  # an int too large for a float
+        raise ValueError(f"{what} must be a finite number, got an int of {len(str(x))} digits") from None
+    if not math.isfinite(f):
+        raise ValueError(f"{what} must be a finite number, got {x!r}")
     if f < low or f > high or (high_open and f == high):
         bracket = ")" if high_open else "]"
         raise ValueError(f"{what} must be in [{low}, {high}{bracket}, got {f!r}")
