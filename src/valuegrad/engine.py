@@ -230,22 +230,29 @@ class Value:
             return
         with gc_paused():
             order = topological_order(self)
-            # Each node must pass on this call's gradient only, not what earlier calls
-            # left in it: set intermediate grads aside and add them back at the end.
-            kept = [(v, v.grad) for v in order if v.grad and v._op is not None]
-            for v, _ in kept:
-                v.grad = _zero(v.data)
             if self._op is None:
                 self.grad += _one(self.data)
                 return
-            self.grad = _one(self.data)
-            chain_rule = _CHAIN_RULE
-            for v in reversed(order):
-                op = v._op
-                if op is not None:
-                    chain_rule[op](v)
-            for v, old in kept:
-                v.grad += old
+            # If a local derivative raises (0 ** -0.5, a NumPy error mode), every grad is put back.
+            before = [v.grad for v in order]
+            # Each node must pass on this call's gradient only, not what earlier calls
+            # left in it: set intermediate grads aside and add them back at the end.
+            kept = [(v, g) for v, g in zip(order, before) if g and v._op is not None]
+            try:
+                for v, _ in kept:
+                    v.grad = _zero(v.data)
+                self.grad = _one(self.data)
+                chain_rule = _CHAIN_RULE
+                for v in reversed(order):
+                    op = v._op
+                    if op is not None:
+                        chain_rule[op](v)
+                for v, old in kept:
+                    v.grad += old
+            except BaseException:
+                for v, g in zip(order, before):
+                    v.grad = g
+                raise
 
 
 _new_value = object.__new__
@@ -304,7 +311,7 @@ def _unary(op: Op, x: Value) -> Value:
 
 
 def _check_positive_base(base: Any) -> None:
-    if not base > 0:
+    if base <= 0:  # a NaN base passes: NaN inputs propagate
         raise ValueError(
             f"a ** b with a Value exponent needs a positive base a, got {base!r}: "
             "d(a**b)/db = a**b * log(a) is undefined otherwise (use a number exponent for a ** 2)"
@@ -466,6 +473,11 @@ def gradients(
     >>> dy.data, gradients(dy, [x])[x]                  # and its derivative 6 x
     (27.0, 18.0)
     """
+    if inputs is not None:
+        inputs = list(inputs)
+        for i, v in enumerate(inputs):
+            if not isinstance(v, Value):
+                raise TypeError(f"inputs[{i}] must be a Value, got {type(v).__name__}: {v!r}")
     order = topological_order(output)
     one = _one(output.data)
     grads: dict[Value, Any] = {output: Value(one) if create_graph else one}

@@ -110,10 +110,13 @@ def _log(x: Any) -> float:
 
 
 def _pow(x: Any, y: Any) -> Any:
-    out = x**y
-    if isinstance(out, complex):  # Python's answer to (-8.0) ** 0.5
+    if x < 0 and not float(y).is_integer():  # Python answers (-8.0) ** 0.5 with a complex number
         raise ValueError(f"{x!r} ** {y!r} is not a real number (negative base, fractional exponent)")
-    return out
+    try:
+        return x**y  # 0.0 ** -1 raises ZeroDivisionError, as in Python
+    except OverflowError:  # IEEE's answer, as exp(1000) and PyTorch: 10.0 ** 400 = inf
+        odd = float(y).is_integer() and int(y) % 2 == 1
+        return -math.inf if x < 0 and odd else math.inf
 
 
 def _sigmoid(x: Any) -> float:
@@ -134,7 +137,7 @@ def _inv(x: Any) -> Any:
 
 
 def _step(x: Any) -> int:
-    return 1 if x > 0 else 0  # d relu(x)/dx; 0 at x = 0, as PyTorch
+    return 0 if x <= 0 else 1  # d relu(x)/dx; 0 at x = 0 and 1 at NaN (the NaN flows on), as PyTorch
 
 
 DATA_NAMESPACE: dict[str, Any] = {
