@@ -374,12 +374,7 @@ def _positive_base(power: Callable[[Any, Any], Any], np: Any = None) -> Callable
     return vpow
 
 
-_DATA_NAMESPACE = {**ops.DATA_NAMESPACE, "vpow": _positive_base(ops.DATA_NAMESPACE["pow"])}
-
-
-def _value_formula(op: Op) -> str:
-    # A Value exponent is checked like the engine checks it (see _positive_base).
-    return "vpow(x, y)" if op is ops.POW else op.value
+_DATA_NAMESPACE = ops.DATA_NAMESPACE
 
 
 # ---------------------------------------------------------------------------
@@ -484,7 +479,7 @@ def _straight_line(tape: Tape) -> tuple[str, list[Any]]:
         op = tape.ops[i]
         assert op is not None
         x, y = operands(i)
-        forward_text[i] = f"{name[i]} = {_substitute(_value_formula(op), x, y)}"
+        forward_text[i] = f"{name[i]} = {_substitute(op.value, x, y)}"
         fwd.append(f"    {forward_text[i]}{_comment(labels[i], name[i])}")
 
     out = n - 1
@@ -937,7 +932,7 @@ class _LevelCode:
             spec = f"'{sub[0]}...,{sub[1]}...->{letters}...'"
             self.fwd.append(f"    einsum({spec}, {packed[0]}, {packed[1]}, out={out})")
         else:
-            self.fwd.append(f"    {out}{'[...]' if multi else ''} = {_substitute(_value_formula(op), x, y)}")
+            self.fwd.append(f"    {out}{'[...]' if multi else ''} = {_substitute(op.value, x, y)}")
         if not needs_grad:
             return
         gvar = f"G{number}"

@@ -160,7 +160,6 @@ class Value:
 
     def __pow__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            _check_positive_base(self.data)
             return _binary(POW, self, other)
         if isinstance(other, bool) or not isinstance(other, numbers.Real):
             return NotImplemented
@@ -168,8 +167,6 @@ class Value:
         return _node(POW_CONST.forward(self.data, other), POW_CONST, self, other)
 
     def __rpow__(self, other: Number) -> Value:
-        if isinstance(other, numbers.Real):
-            _check_positive_base(other)
         return _binary(POW, other, self)
 
     def __neg__(self) -> Value:
@@ -308,14 +305,6 @@ def _binary(op: Op, x: Any, y: Any) -> Value:
 
 def _unary(op: Op, x: Value) -> Value:
     return _node(op.forward(x.data, None), op, x, None)
-
-
-def _check_positive_base(base: Any) -> None:
-    if base <= 0:  # a NaN base passes: NaN inputs propagate
-        raise ValueError(
-            f"a ** b with a Value exponent needs a positive base a, got {base!r}: "
-            "d(a**b)/db = a**b * log(a) is undefined otherwise (use a number exponent for a ** 2)"
-        )
 
 
 def _chain_rule_for(op: Op) -> Callable[[Value], None]:

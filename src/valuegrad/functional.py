@@ -339,13 +339,9 @@ class Dual:
         if _is_number(other):  # a number exponent is part of the op, as for Values (x ** 2)
             out = ops.POW_CONST.forward(self.primal, other)
             return Dual(out, ops.POW_CONST.local_grads(self.primal, other, out) * self.tangent)
-        if isinstance(other, Dual):
-            _check_positive_base(self.primal)
         return _dual_binary(ops.POW, self, other)
 
     def __rpow__(self, other: Number) -> Dual:
-        if _is_number(other):
-            _check_positive_base(other)
         return _dual_binary(ops.POW, other, self)
 
     def __neg__(self) -> Dual:
@@ -370,14 +366,6 @@ class Dual:
     def relu(self) -> Dual:
         """max(0, self); its derivative is 1 where the primal is > 0, else 0."""
         return _dual_unary(ops.RELU, self)
-
-
-def _check_positive_base(base: Any) -> None:
-    if not base > 0:
-        raise ValueError(
-            f"a ** b with a Dual exponent needs a positive base a, got {base!r}: "
-            "d(a**b)/db = a**b * log(a) is undefined otherwise (use a number exponent for a ** 2)"
-        )
 
 
 def _dual_unary(op: Op, x: Dual) -> Dual:

@@ -119,6 +119,16 @@ def _pow(x: Any, y: Any) -> Any:
         return -math.inf if x < 0 and odd else math.inf
 
 
+def _pow_positive_base(x: Any, y: Any) -> Any:
+    # With a Value exponent, d(x**y)/dy = x**y * log(x) exists only for x > 0 (a NaN passes and propagates).
+    if x <= 0:
+        raise ValueError(
+            f"x ** y with a Value exponent y needs a positive base x, got {x!r}: d(x**y)/dy = x**y * log(x)"
+            " is undefined otherwise (use a number exponent for x ** 2)"
+        )
+    return _pow(x, y)
+
+
 def _sigmoid(x: Any) -> float:
     # 1 / (1 + e^-x) overflows for x << 0; the two branches never exponentiate a large positive number.
     if x >= 0:
@@ -144,6 +154,7 @@ DATA_NAMESPACE: dict[str, Any] = {
     "exp": _exp,
     "log": _log,
     "pow": _pow,
+    "vpow": _pow_positive_base,
     "inv": _inv,
     "tanh": math.tanh,  # math.tanh is exact to 1.0 for large x; (e^2x - 1)/(e^2x + 1) would give NaN
     "sigmoid": _sigmoid,
@@ -160,7 +171,7 @@ ADD = Op("+", "x + y", ("1", "1"), doc="sum")
 SUB = Op("-", "x - y", ("1", "-1"), doc="difference")
 MUL = Op("*", "x * y", ("y", "x"), doc="product")
 DIV = Op("/", "x / y", ("inv(y)", "-out / y"), doc="quotient; d/dx = 1/y, d/dy (x/y) = -x/y**2 = -out/y")
-POW = Op("**", "pow(x, y)", ("y * x ** (y - 1)", "out * log(x)"), doc="power with a Value exponent")
+POW = Op("**", "vpow(x, y)", ("y * x ** (y - 1)", "out * log(x)"), doc="Value exponent, positive base")
 # x ** 0 is the constant 1: its derivative is 0 even at x = 0, where y * x ** -1 would divide by zero.
 POW_CONST = Op("**", "pow(x, y)", ("0 if y == 0 else y * pow(x, y - 1)",), const_y=True, doc="x ** 2")
 NEG = Op("neg", "-x", ("-1",), doc="negation")
