@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import contextlib
 import functools
 import importlib.util
 import itertools
@@ -75,7 +74,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from . import ops
-from .engine import Value, topological_order
+from .engine import Value, gc_paused, topological_order
 from .ops import Op
 
 __all__ = ["compile", "Compiled", "Tape", "Group", "GraphChangedError", "DomainError", "MODES"]
@@ -173,7 +172,7 @@ def _trace(
     fn: Callable[..., Any], example: Sequence[Any], labels: Sequence[str], params: Sequence[Value]
 ) -> Tape:
     inputs = [Value(d, label=label) for d, label in zip(example, labels)]
-    with _gc_paused():  # the traced graph has no cycles: nothing for the collector to find
+    with gc_paused():  # the traced graph has no cycles: nothing for the collector to find
         out = fn(*inputs)
         if not isinstance(out, Value):
             raise TypeError(
@@ -231,13 +230,6 @@ def _trace(
         param_nodes,
         array("b", needs),
     )
-
-
-def _gc_paused() -> Any:
-    from . import engine
-
-    paused = getattr(engine, "gc_paused", None)
-    return paused() if paused is not None else contextlib.nullcontext()
 
 
 # ---------------------------------------------------------------------------
