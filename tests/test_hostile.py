@@ -952,3 +952,92 @@ def test_fit_reports_divergence_as_value_error():
     xs, ys = data.notebook_samples()
     with pytest.raises(ValueError, match="step"):
         train.fit(model, xs, ys, loss="mse", lr=1e6, steps=200)
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda m: train.accuracy(m, [], []), ValueError),
+        pytest.param(
+            lambda m: train.accuracy(m, [[1.0, 2.0]], [1, -1]),
+            ValueError,
+            marks=pytest.mark.xfail(
+                strict=True, reason="engine_bugs.md [issue 9]: accuracy() zips mismatched lengths silently"
+            ),
+            id="accuracy-mismatch",
+        ),
+        (lambda m: train.accuracy(m, [[1.0]], [1]), ValueError),
+        (lambda m: train.compute_loss(m, [[1.0, 2.0]], [1.0], loss="x"), ValueError),
+        (lambda m: train.compute_loss(m, [[1.0, 2.0]], [1.0, 2.0]), ValueError),
+        (lambda m: train.compute_loss(m, [[1.0, 2.0]], ["1"]), TypeError),
+    ],
+)
+def test_accuracy_and_compute_loss_reject_bad_arguments(call, error):
+    model = nn.MLP(2, [3, 1], seed=0)
+    before = params(model)
+    with pytest.raises(error):
+        call(model)
+    assert params(model) == before
+
+
+# --- the rest of the public API: functional, compile, viz ---------------------------------------
+
+
+def _functional_and_compile_cases() -> list[Any]:
+    import valuegrad
+
+    f2 = lambda x, y: x * y + x.tanh()  # noqa: E731
+    w = Value(2.0, label="w")
+    tanh_w = lambda x: (x * w).tanh()  # noqa: E731
+    cases = [
+        ("grad argnums out of range", lambda: valuegrad.grad(f2, argnums=5)(1.0, 2.0), ValueError),
+        ("grad argnums negative", lambda: valuegrad.grad(f2, argnums=-1)(1.0, 2.0), TypeError),
+        ("grad argnums str", lambda: valuegrad.grad(f2, argnums="0")(1.0, 2.0), TypeError),
+        ("grad argnums repeated", lambda: valuegrad.grad(f2, argnums=(0, 0))(1.0, 2.0), ValueError),
+        ("grad str input", lambda: valuegrad.grad(f2)("1", 2.0), TypeError),
+        ("grad returns list", lambda: valuegrad.grad(lambda x: [x, x])(1.0), TypeError),
+        ("grad returns None", lambda: valuegrad.grad(lambda x: None)(1.0), TypeError),
+        ("grad of log at 0", lambda: valuegrad.grad(lambda x: x.log())(0.0), ValueError),
+        ("hessian no inputs", lambda: valuegrad.hessian(lambda *a: sum(a))([]), ValueError),
+        ("hessian str", lambda: valuegrad.hessian(lambda a: a * a)("ab"), TypeError),
+        ("hvp mismatch", lambda: valuegrad.hvp(lambda a, b: a * b)([1.0, 2.0], [1.0]), ValueError),
+        ("jvp mismatch", lambda: valuegrad.jvp(lambda a, b: a * b, [1.0, 2.0], [1.0]), ValueError),
+        ("jvp str tangent", lambda: valuegrad.jvp(lambda a: a * a, [1.0], ["1"]), TypeError),
+        ("Dual str", lambda: valuegrad.Dual("a", 1.0), TypeError),
+        ("Dual None tangent", lambda: valuegrad.Dual(1.0, None), TypeError),
+        ("Dual log 0", lambda: valuegrad.Dual(0.0, 1.0).log(), ValueError),
+        ("compile bad mode", lambda: valuegrad.compile(tanh_w, [1.0], params=[w], mode="fast"), ValueError),
+        ("compile not callable", lambda: valuegrad.compile(3, [1.0]), TypeError),
+        ("compile str input", lambda: valuegrad.compile(tanh_w, ["a"]), TypeError),
+        ("compile param not a Value", lambda: valuegrad.compile(tanh_w, [1.0], params=[1.0]), TypeError),
+        ("compile param not a leaf", lambda: valuegrad.compile(tanh_w, [1.0], params=[w * 2]), ValueError),
+        ("compile returns list", lambda: valuegrad.compile(lambda x: [x], [1.0]), TypeError),
+        ("compile returns float", lambda: valuegrad.compile(lambda x: 1.0, [1.0]), TypeError),
+        ("compiled wrong count", lambda: valuegrad.compile(tanh_w, [1.0], params=[w])([1.0, 2.0]), TypeError),
+        ("compiled str input", lambda: valuegrad.compile(tanh_w, [1.0], params=[w])(["a"]), TypeError),
+        (
+            "compiled log domain",
+            lambda: valuegrad.compile(lambda x: x.log(), [1.0], mode="python")([-1.0]),
+            ValueError,
+        ),
+        (
+            "compiled log domain level",
+            lambda: valuegrad.compile(lambda x: x.log(), [1.0], mode="level")([-1.0]),
+            ValueError,
+        ),
+        (
+            "compiled backward first",
+            lambda: valuegrad.compile(tanh_w, [1.0], params=[w]).backward(),
+            RuntimeError,
+        ),
+        ("draw_dot float", lambda: valuegrad.draw_dot(3.0), TypeError),
+        ("draw_dot None", lambda: valuegrad.draw_dot(None), TypeError),
+        ("trace str", lambda: valuegrad.trace("x"), TypeError),
+    ]
+    return [pytest.param(call, error, id=name) for name, call, error in cases]
+
+
+@pytest.mark.parametrize(("call", "error"), _functional_and_compile_cases())
+def test_functional_compile_and_viz_reject_bad_arguments(call, error):
+    with pytest.raises(error):
+        call()
