@@ -28,6 +28,8 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from valuegrad import Value, gradients, numerical_grad, topological_order
 from valuegrad.examples import first_expression, one_neuron
@@ -1041,3 +1043,60 @@ def _functional_and_compile_cases() -> list[Any]:
 def test_functional_compile_and_viz_reject_bad_arguments(call, error):
     with pytest.raises(error):
         call()
+
+
+# --- fuzzing model files: any JSON anywhere --------------------------------------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(st.data())
+def test_any_json_anywhere_in_a_model_file_loads_or_raises_model_file_error(data):
+    model = nn.MLP(2, [3, 2], activation="relu", last_activation="linear", seed=0)
+    d = json.loads(json.dumps(model.to_dict()))
+    path = data.draw(st.sampled_from(_paths(d)), label="where")
+    replacement = data.draw(json_values, label="what")
+    if path == ():
+        d = replacement
+    else:
+        node = d
+        for k in path[:-1]:
+            node = node[k]
+        if data.draw(st.booleans(), label="delete instead"):
+            del node[path[-1]]
+        else:
+            node[path[-1]] = replacement
+    try:
+        loaded = nn.MLP.from_dict(d)
+    except nn.ModelFileError:
+        return
+    assert all(math.isfinite(p.data) for p in loaded.parameters())
+    assert loaded.to_dict()["architecture"] == d["architecture"]
