@@ -1144,3 +1144,29 @@ def test_models_and_leaves_copy_and_pickle():
         assert all(p.grad == 0.0 for p in model.parameters())  # the original is untouched
     leaf = pickle.loads(pickle.dumps(Value(2.5, label="a")))
     assert (leaf.data, leaf.grad, leaf.label, leaf.op) == (2.5, 0.0, "a", "")
+
+
+@pytest.mark.parametrize(
+    "b",
+    [
+        -400.0,
+        -30.0,
+        0.0,
+        6.8813735870195432,
+        30.0,
+        pytest.param(
+            400.0,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="engine_bugs.md [issue 9]: one_neuron(tanh_via_exp=True) is NaN above n ~ 355",
+            ),
+        ),
+    ],
+)
+@pytest.mark.parametrize("via_exp", [False, True])
+def test_the_notebook_neuron_never_gives_nan_for_finite_inputs(b, via_exp):
+    """ANCHORS: the seed's tanh through exp(2x) overflows to NaN above x ~ 355; valuegrad must not repeat it."""
+    o = one_neuron(b=b, tanh_via_exp=via_exp)
+    o.backward()
+    assert o.data == pytest.approx(math.tanh(-6.0 + b), abs=1e-12)
+    assert not any(math.isnan(v.grad) for v in topological_order(o))
