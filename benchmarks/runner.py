@@ -280,6 +280,11 @@ def bench_demo(cfg: Config, engines: list[str], data_path: str) -> dict[str, Any
             "final_loss": full["losses"][-1],
             "model": full.get("model"),
             "nodes_per_step": full.get("nodes_per_step"),
+            "phases_s": {
+                phase: statistics.median(r[phase] for r in rs)
+                for phase in ("forward_s", "backward_s", "update_s")
+                if phase in full
+            },
             "per_rep_median_step_s": [statistics.median(r["step_s"]) for r in rs],
             "losses": full["losses"],
         }
@@ -382,6 +387,11 @@ def build_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
         if engine_key == "compiled" and acc is not None:
             value += " (with the weights after the last update)"
         row(engine, "demo: final accuracy", value, "", kind="text")
+    for key in ("valuegrad/default", "micrograd/default", "valuegrad/disabled", "micrograd/disabled"):
+        phases = _get(runs, key, "phases_s")
+        if phases:
+            text = ", ".join(f"{name[:-2]} {_fmt_value(t, 's')}" for name, t in phases.items())
+            row(labels[key][0], f"{labels[key][1]}: step phases", text, "", kind="text")
     for key in ("valuegrad/default", "micrograd/default"):
         if _get(runs, key, "nodes_per_step"):
             row(labels[key][0], "demo: Values built per step", runs[key]["nodes_per_step"], "", kind="info")

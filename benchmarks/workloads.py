@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import statistics
 import sys
 import time
 import tracemalloc
@@ -229,19 +230,30 @@ def _value_demo(spec: Spec, X: list[list[float]], y: list[int]) -> Result:
     params = model.parameters()
     with_gc = spec["gc"] == "default"
 
+    phases: dict[str, list[float]] = {"forward_s": [], "backward_s": [], "update_s": []}
+    clock = time.perf_counter
+
     def step(k: int) -> tuple[float, float, Any]:
+        t0 = clock()
         total, acc = demo_loss(Value, model, params, X, y)
+        t1 = clock()
         model.zero_grad()
         total.backward()
+        t2 = clock()
         lr = learning_rate(k)
         for p in params:
             p.data -= lr * p.grad
+        phases["forward_s"].append(t1 - t0)
+        phases["backward_s"].append(t2 - t1)
+        phases["update_s"].append(clock() - t2)
         return float(total.data), acc, total
 
     def count(root: Any) -> int:
         return _count_nodes(root, engine)
 
-    return _train_loop(step, spec["steps"], with_gc, count) | {"model": model_name}
+    result = _train_loop(step, spec["steps"], with_gc, count)
+    # Where a step's time goes (the graph's deallocation, at the step's end, is in no phase).
+    return result | {"model": model_name} | {name: statistics.median(ts) for name, ts in phases.items()}
 
 
 StepFn = Callable[[int], "tuple[float, float, Any]"]
