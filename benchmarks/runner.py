@@ -295,7 +295,10 @@ def bench_demo(cfg: Config, engines: list[str], data_path: str) -> dict[str, Any
         out["runs"][key] = summary
     histories = {f"{key}#{i}": r["losses"] for key, rs in runs.items() for i, r in enumerate(rs)}
     try:
-        out["loss_agreement"] = check_loss_histories(histories)
+        if len(histories) < 2:
+            out["loss_agreement"] = {"ok": None, "error": "fewer than two runs: nothing to compare"}
+        else:
+            out["loss_agreement"] = check_loss_histories(histories)
     except DisagreementError as e:
         out["loss_agreement"] = {"ok": False, "error": str(e)}
     return out
@@ -570,8 +573,10 @@ def markdown(res: dict[str, Any]) -> str:
             f"Loss histories: {len(agreement['steps_compared'])} runs agree with `{agreement['reference']}` "
             f"to {agreement['max_abs_diff']:.2g} (tolerance {agreement['tolerance']:g})."
         )
-    elif agreement:
+    elif agreement.get("ok") is False:
         lines.append(f"**LOSS HISTORIES DISAGREE: {agreement.get('error')}**")
+    elif agreement:
+        lines.append(f"Loss histories not compared: {agreement.get('error')}.")
     lines.append(f"Command: `{meta['command']}`")
     return "\n".join(lines) + "\n"
 
@@ -702,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"ENGINES DISAGREE ({title}): {e}")
         part_seconds[name] = round(time.perf_counter() - t0, 1)
     demo = res.get("demo") or {}
-    if demo and not demo["loss_agreement"]["ok"]:
+    if demo and demo["loss_agreement"]["ok"] is False:
         problems.append(f"LOSS HISTORIES DISAGREE: {demo['loss_agreement']['error']}")
     for key, error in (demo.get("errors") or {}).items():
         problems.append(f"{key} FAILED: {error}")
