@@ -23,8 +23,6 @@ from typing import Any, Callable
 Spec = dict[str, Any]
 Result = dict[str, Any]
 
-ENGINES = ("valuegrad", "micrograd", "torch")
-
 # ---------------------------------------------------------------------------
 # Engine adapters
 # ---------------------------------------------------------------------------
