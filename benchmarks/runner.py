@@ -1,6 +1,6 @@
 """valuegrad's benchmark suite: valuegrad, micrograd and PyTorch side by side, in one run.
 
-    python -m benchmarks            # the full suite (about 10 minutes on 2 cores)
+    python -m benchmarks            # the full suite (8 to 13 minutes on 2 cores)
     python -m benchmarks --quick    # under a minute, smaller sizes, fewer repetitions
     python -m benchmarks --tiny     # seconds: checks that everything runs (used by the tests)
 
