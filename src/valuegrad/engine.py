@@ -65,6 +65,39 @@ def _one(x: Any) -> Any:
     return 1.0 if type(x) is float else type(x)(1)
 
 
+def _operator(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
+    """The method for a two-operand ``op`` (``Value.__mul__`` is ``_operator(MUL)``).
+
+    A number operand becomes a constant leaf Value; any other type gives
+    NotImplemented, so Python raises its own TypeError. ``reflected`` makes the
+    ``__rmul__`` form: ``2 * v`` is ``op(2, v)``. One function per op, made once:
+    this is the hottest path of the engine, so the node is built right here.
+    """
+    forward = op.forward
+
+    def method(self: Value, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _constant(other)
+            if other is None:
+                return NotImplemented
+        if reflected:
+            x, y = other, self
+        else:
+            x, y = self, other
+        data = forward(x.data, y.data)
+        v = _new_value(Value)  # _node(data, op, x, y), written out
+        v.data = data
+        v.grad = 0.0 if type(data) is float else type(data)(0)
+        v.label = ""
+        v._op = op
+        v._x = x
+        v._y = y
+        return v
+
+    method.__doc__ = f"``other {op.name} self``" if reflected else f"``self {op.name} other``"
+    return method
+
+
 class Value:
     """A scalar that records the operations applied to it, for reverse-mode autodiff.
 
@@ -134,40 +167,23 @@ class Value:
 
     # --- arithmetic: each returns a new node; the math is in valuegrad.ops -----
 
-    def __add__(self, other: Value | Number) -> Value:
-        return _binary(ADD, self, other)
-
-    def __radd__(self, other: Number) -> Value:
-        return _binary(ADD, other, self)
-
-    def __sub__(self, other: Value | Number) -> Value:
-        return _binary(SUB, self, other)
-
-    def __rsub__(self, other: Number) -> Value:
-        return _binary(SUB, other, self)
-
-    def __mul__(self, other: Value | Number) -> Value:
-        return _binary(MUL, self, other)
-
-    def __rmul__(self, other: Number) -> Value:
-        return _binary(MUL, other, self)
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        return _binary(DIV, self, other)
-
-    def __rtruediv__(self, other: Number) -> Value:
-        return _binary(DIV, other, self)
+    __add__ = _operator(ADD)
+    __radd__ = _operator(ADD, reflected=True)
+    __sub__ = _operator(SUB)
+    __rsub__ = _operator(SUB, reflected=True)
+    __mul__ = _operator(MUL)
+    __rmul__ = _operator(MUL, reflected=True)
+    __truediv__ = _operator(DIV)
+    __rtruediv__ = _operator(DIV, reflected=True)
+    __rpow__ = _operator(POW, reflected=True)
 
     def __pow__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            return _binary(POW, self, other)
+            return _power(self, other)
         if isinstance(other, bool) or not isinstance(other, numbers.Real):
             return NotImplemented
         # A number exponent is part of the operation, not an operand: no d/dy is needed.
         return _node(POW_CONST.forward(self.data, other), POW_CONST, self, other)
-
-    def __rpow__(self, other: Number) -> Value:
-        return _binary(POW, other, self)
 
     def __neg__(self) -> Value:
         return _unary(NEG, self)
@@ -201,8 +217,11 @@ class Value:
         calling it by hand is the notebook's "backpropagation, one node at a time".
         micrograd calls it ``_backward``.
         """
-        if self._op is not None:
-            _CHAIN_RULE[self._op](self)
+        op = self._op
+        if op is not None:
+            if op not in _CHAIN_RULE:
+                _unknown_op(op)
+            _CHAIN_RULE[op](self)
 
     _backward = backward_step  # micrograd's name
 
@@ -239,11 +258,7 @@ class Value:
                 for v, _ in kept:
                     v.grad = _zero(v.data)
                 self.grad = _one(self.data)
-                chain_rule = _CHAIN_RULE
-                for v in reversed(order):
-                    op = v._op
-                    if op is not None:
-                        chain_rule[op](v)
+                _chain_rule_all(reversed(order))
                 for v, old in kept:
                     v.grad += old
             except BaseException:
@@ -281,65 +296,79 @@ def _constant(c: Any) -> Value | None:
     return _node(c, None, None, None)
 
 
-def _binary(op: Op, x: Any, y: Any) -> Value:
-    """The node ``op(x, y)``; either operand may be a number (it becomes a constant leaf)."""
-    if type(y) is not Value:
-        y = _constant(y)
-        if y is None:
-            return NotImplemented
-    if type(x) is not Value:
-        x = _constant(x)
-        if x is None:
-            return NotImplemented
-    data = op.forward(x.data, y.data)
-    # _node(data, op, x, y), written out: this is the hottest path of the engine.
-    v = _new_value(Value)
-    v.data = data
-    v.grad = 0.0 if type(data) is float else type(data)(0)
-    v.label = ""
-    v._op = op
-    v._x = x
-    v._y = y
-    return v
+_power = _operator(POW)
 
 
 def _unary(op: Op, x: Value) -> Value:
     return _node(op.forward(x.data, None), op, x, None)
 
 
-def _chain_rule_for(op: Op) -> Callable[[Value], None]:
-    """The chain rule at one node of ``op``, generated from the op's own derivative formulas.
+# The chain rule at one node, generated from the op table's derivative formulas:
+# ``x``, ``y`` and ``out`` are the operands' and the node's data, ``g`` the node's grad.
+# For ``*`` (partials ``y`` and ``x``) the lines are::
+#
+#     g = node.grad
+#     out = node.data
+#     X = node._x
+#     x = X.data
+#     Y = node._y
+#     y = Y.data
+#     X.grad += (y) * g
+#     Y.grad += (x) * g
+#
+# They are evaluated over the same functions as `Op.local_grads` (ops.DATA_NAMESPACE).
 
-    For ``*`` (partials ``y`` and ``x``) the generated function reads::
+_READ_NODE = ["g = node.grad", "out = node.data", "X = node._x", "x = X.data"]
 
-        def chain_rule(node):
-            g = node.grad
-            out = node.data
-            X = node._x
-            x = X.data
-            Y = node._y
-            y = Y.data
-            X.grad += (y) * g
-            Y.grad += (x) * g
 
-    One plain function per op, evaluated in the same namespace as `Op.local_grads`,
-    so backward pays one call per node and builds no tuple.
-    """
-    lines = ["def chain_rule(node):", "    g = node.grad", "    out = node.data"]
-    lines += ["    X = node._x", "    x = X.data"]
+def _chain_rule_lines(op: Op) -> list[str]:
     if op.binary:
-        lines += ["    Y = node._y", "    y = Y.data"]
-        lines += [f"    X.grad += ({op.partials[0]}) * g", f"    Y.grad += ({op.partials[1]}) * g"]
-    else:
-        lines += ["    y = node._y", f"    X.grad += ({op.partials[0]}) * g"]
-    scope: dict[str, Any] = {**ops.DATA_NAMESPACE, "__builtins__": {}}
-    exec("\n".join(lines), scope)  # the formulas are valuegrad.ops' own constants, never user input
-    fn: Callable[[Value], None] = scope["chain_rule"]
-    fn.__qualname__ = fn.__name__ = f"chain_rule_{op.name}"
+        dx, dy = op.partials
+        return ["Y = node._y", "y = Y.data", f"X.grad += ({dx}) * g", f"Y.grad += ({dy}) * g"]
+    return ["y = node._y", f"X.grad += ({op.partials[0]}) * g"]
+
+
+def _define(source: str, name: str, extra: dict[str, Any] | None = None) -> Callable[..., None]:
+    scope: dict[str, Any] = {**ops.DATA_NAMESPACE, **(extra or {}), "__builtins__": {}}
+    exec(source, scope)  # built from valuegrad.ops' own formulas, never from user input
+    fn: Callable[..., None] = scope[name]
     return fn
 
 
-_CHAIN_RULE: dict[Op, Callable[[Value], None]] = {op: _chain_rule_for(op) for op in ops.OPS}
+def _indent(lines: list[str], depth: int) -> str:
+    return "".join(" " * 4 * depth + line + "\n" for line in lines)
+
+
+_CHAIN_RULE: dict[Op, Callable[[Value], None]] = {
+    op: _define("def chain_rule(node):\n" + _indent(_READ_NODE + _chain_rule_lines(op), 1), "chain_rule")
+    for op in ops.OPS
+}
+"""For each op, the function applying the chain rule at one node (`Value.backward_step`)."""
+
+# backward() runs all nodes in one loop with the formulas inline (no call per node),
+# testing the most common ops first.
+_BY_FREQUENCY = (MUL, ADD, TANH, RELU, SUB, POW_CONST, DIV, NEG, EXP, LOG, SIGMOID, POW, ops.IDENTITY)
+assert set(_BY_FREQUENCY) == set(ops.OPS), "every op of the table needs a place in backward's loop"
+CHAIN_RULE_SOURCE = "def chain_rule_all(nodes):\n" + _indent(
+    ["for node in nodes:", "    op = node._op", "    if op is None:", "        continue"], 1
+) + _indent(_READ_NODE, 2)
+for _i, _op in enumerate(_BY_FREQUENCY):
+    CHAIN_RULE_SOURCE += _indent([f"{'if' if _i == 0 else 'elif'} op is OP{_i}:  # {_op.name}"], 2)
+    CHAIN_RULE_SOURCE += _indent(_chain_rule_lines(_op), 3)
+CHAIN_RULE_SOURCE += _indent(["else:", "    unknown(op)"], 2)
+del _i, _op
+
+
+def _unknown_op(op: Any) -> None:
+    raise TypeError(f"a node's op {op!r} is not in valuegrad.ops.OPS: backward() knows no chain rule for it")
+
+
+_chain_rule_all = _define(
+    CHAIN_RULE_SOURCE,
+    "chain_rule_all",
+    {"unknown": _unknown_op, **{f"OP{i}": op for i, op in enumerate(_BY_FREQUENCY)}},
+)
+"""``print(valuegrad.engine.CHAIN_RULE_SOURCE)`` shows the loop `backward()` runs."""
 
 
 @contextmanager
