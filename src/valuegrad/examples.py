@@ -47,9 +47,11 @@ def one_neuron(
 ) -> Value:
     """The notebook's neuron ``o = tanh(x1*w1 + x2*w2 + b)``, labelled as in the notebook.
 
-    With ``tanh_via_exp=True`` the activation is spelled out as
-    ``(e - 1) / (e + 1)`` with ``e = exp(2n)`` (the notebook's ``one_neuron_alt``):
-    the same value and gradients through more, simpler nodes.
+    With ``tanh_via_exp=True`` the activation is spelled out through ``exp`` (the
+    notebook's ``one_neuron_alt``): the same value and gradients through more,
+    simpler nodes. The notebook writes ``(e - 1) / (e + 1)`` with ``e = exp(2n)``,
+    which overflows to NaN for n > 355; for n >= 0 this uses ``e = exp(-2n)`` and
+    ``(1 - e) / (1 + e)`` instead, the same function.
     """
     x1v, x2v = Value(x1, label="x₁"), Value(x2, label="x₂")
     w1v, w2v = Value(w1, label="w₁"), Value(w2, label="w₂")
@@ -63,9 +65,16 @@ def one_neuron(
     n = s + bias
     n.label = "n"
     if tanh_via_exp:
-        e = (2 * n).exp()
-        e.label = "e"
-        o = (e - 1) / (e + 1)
+        # tanh(n) = (e^2n - 1)/(e^2n + 1) overflows to inf/inf = NaN for n > 355 (the seed's
+        # upstream package has that bug); written with e^-2|n| <= 1 it never overflows.
+        if n.data >= 0:
+            e = (-2 * n).exp()
+            e.label = "e"
+            o = (1 - e) / (1 + e)
+        else:
+            e = (2 * n).exp()
+            e.label = "e"
+            o = (e - 1) / (e + 1)
     else:
         o = n.tanh()
     o.label = "o"

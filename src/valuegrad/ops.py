@@ -62,6 +62,14 @@ class Op:
         object.__setattr__(self, "local_grads", local_grads)
         object.__setattr__(self, "binary", len(self.partials) == 2)
 
+    def __reduce__(self) -> Any:
+        # The table's rows are singletons (the engine tells ops apart with `is`):
+        # a copied or unpickled graph must point at the same rows, not at copies.
+        for i, op in enumerate(OPS):
+            if op is self:
+                return (_op_at, (i,))
+        return super().__reduce__()
+
     @property
     def arity(self) -> int:
         """How many operand Values a node of this op has (1 or 2)."""
@@ -181,6 +189,10 @@ TANH = Op("tanh", "tanh(x)", ("1 - out * out",), doc="d/dx tanh(x) = 1 - tanh(x)
 SIGMOID = Op("sigmoid", "sigmoid(x)", ("out * (1 - out)",), doc="logistic function")
 RELU = Op("relu", "relu(x)", ("step(x)",), doc="max(0, x); its derivative is 0 or 1")
 IDENTITY = Op("id", "x", ("1",), doc="a new name for the same number (used by valuegrad.grad)")
+
+def _op_at(i: int) -> Op:
+    return OPS[i]
+
 
 OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, POW, POW_CONST, NEG, EXP, LOG, TANH, SIGMOID, RELU, IDENTITY)
 """Every operation, in the order above."""

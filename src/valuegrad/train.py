@@ -98,6 +98,8 @@ def accuracy(
     """
     if not X:
         raise ValueError("accuracy: no samples")
+    if len(X) != len(y):
+        raise ValueError(f"accuracy: {len(X)} samples but {len(y)} targets")
     predict = getattr(model, "predict", None)
     scores = [float(predict(x)) if predict else float(_single(model(x)).data) for x in X]
     th = _threshold(loss)
