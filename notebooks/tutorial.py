@@ -510,10 +510,12 @@ def _(mo):
     mo.md(r"""
     ### tanh in terms of exp
 
-    $\tanh(n) = \dfrac{e^{2n} - 1}{e^{2n} + 1}$. Built from `exp`, `-`, `+` and `/`, the
-    neuron's graph grows, but every node only needs its own local derivative
-    ($\frac{d}{dx}e^x = e^x$), and the chain rule through the bigger graph gives
-    exactly the gradients of the single `tanh` node.
+    $\tanh(n) = \dfrac{e^{2n} - 1}{e^{2n} + 1} = \dfrac{1 - e^{-2n}}{1 + e^{-2n}}$. Built from
+    `exp`, `-`, `+` and `/`, the neuron's graph grows, but every node only needs its own
+    local derivative ($\frac{d}{dx}e^x = e^x$), and the chain rule through the bigger graph
+    gives exactly the gradients of the single `tanh` node. (For $n \ge 0$,
+    `one_neuron(tanh_via_exp=True)` uses the second form, whose $e^{-2n} \le 1$ cannot
+    overflow: see below.)
     """)
     return
 
