@@ -424,21 +424,30 @@ def topological_order(root: Value) -> list[Value]:
         if v in visited:
             continue
         mark(v)
-        push(v)
-        push(done)
-        # Leaf operands go straight into `order`; others are expanded first.
+        # Operands still to order: leaves go straight into `order`, others are expanded first.
         x = v._x
-        y = v._y if v._op.binary else None
-        if x not in visited and x._op is None:
+        if x in visited:
+            x = None
+        elif x._op is None:
             mark(x)
             emit(x)
-        if y is not None and y not in visited:
-            if y._op is None:
+            x = None
+        y = v._y if v._op.binary else None
+        if y is not None:
+            if y in visited:
+                y = None
+            elif y._op is None:
                 mark(y)
                 emit(y)
-            else:
-                push(y)
-        if x not in visited:
+                y = None
+        if x is None and y is None:  # every operand is ordered: so is v
+            emit(v)
+            continue
+        push(v)
+        push(done)
+        if y is not None:
+            push(y)
+        if x is not None:
             push(x)
     return order
 
