@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import numbers
+import re
 from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator, Sequence, Union
@@ -308,24 +309,32 @@ def _unary(op: Op, x: Value) -> Value:
 # For ``*`` (partials ``y`` and ``x``) the lines are::
 #
 #     g = node.grad
-#     out = node.data
 #     X = node._x
-#     x = X.data
 #     Y = node._y
+#     x = X.data
 #     y = Y.data
 #     X.grad += (y) * g
 #     Y.grad += (x) * g
 #
+# Only the numbers a formula uses are read, and a derivative of 1 adds ``g`` itself.
 # They are evaluated over the same functions as `Op.local_grads` (ops.DATA_NAMESPACE).
 
-_READ_NODE = ["g = node.grad", "out = node.data", "X = node._x", "x = X.data"]
+_READ_NODE = ["g = node.grad", "X = node._x"]
 
 
 def _chain_rule_lines(op: Op) -> list[str]:
-    if op.binary:
-        dx, dy = op.partials
-        return ["Y = node._y", "y = Y.data", f"X.grad += ({dx}) * g", f"Y.grad += ({dy}) * g"]
-    return ["y = node._y", f"X.grad += ({op.partials[0]}) * g"]
+    used = set(re.findall(r"[A-Za-z_]\w*", " ".join(op.partials)))
+    lines = ["Y = node._y"] if op.binary else []
+    if "x" in used:
+        lines.append("x = X.data")
+    if "y" in used:
+        lines.append("y = Y.data" if op.binary else "y = node._y")
+    if "out" in used:
+        lines.append("out = node.data")
+    for operand, d in zip("XY", op.partials):
+        term = "g" if d == "1" else "-g" if d == "-1" else f"({d}) * g"
+        lines.append(f"{operand}.grad += {term}")
+    return lines
 
 
 def _define(source: str, name: str, extra: dict[str, Any] | None = None) -> Callable[..., None]:
