@@ -964,14 +964,7 @@ def test_fit_reports_divergence_as_value_error():
     ("call", "error"),
     [
         (lambda m: train.accuracy(m, [], []), ValueError),
-        pytest.param(
-            lambda m: train.accuracy(m, [[1.0, 2.0]], [1, -1]),
-            ValueError,
-            marks=pytest.mark.xfail(
-                strict=True, reason="engine_bugs.md [issue 9]: accuracy() zips mismatched lengths silently"
-            ),
-            id="accuracy-mismatch",
-        ),
+        pytest.param(lambda m: train.accuracy(m, [[1.0, 2.0]], [1, -1]), ValueError, id="accuracy-mismatch"),
         (lambda m: train.accuracy(m, [[1.0]], [1]), ValueError),
         (lambda m: train.compute_loss(m, [[1.0, 2.0]], [1.0], loss="x"), ValueError),
         (lambda m: train.compute_loss(m, [[1.0, 2.0]], [1.0, 2.0]), ValueError),
@@ -1108,10 +1101,7 @@ def test_any_json_anywhere_in_a_model_file_loads_or_raises_model_file_error(data
 
 # --- copies and pickles of a graph ------------------------------------------------------------------
 
-_OP_COPY = "engine_bugs.md [issue 9]: copying an Op makes a new object; backward() raises KeyError"
 
-
-@pytest.mark.xfail(strict=True, reason=_OP_COPY)
 @pytest.mark.parametrize(
     "copy_graph",
     [
@@ -1146,15 +1136,12 @@ def test_models_and_leaves_copy_and_pickle():
     assert (leaf.data, leaf.grad, leaf.label, leaf.op) == (2.5, 0.0, "a", "")
 
 
-_EXP_NEURON = "engine_bugs.md [issue 9]: one_neuron(tanh_via_exp=True) is NaN above n ~ 355"
-
-
 @pytest.mark.parametrize(
     ("b", "via_exp"),
     [
         *((b, via) for b in (-400.0, -30.0, 0.0, 6.8813735870195432, 30.0) for via in (False, True)),
         (400.0, False),
-        pytest.param(400.0, True, marks=pytest.mark.xfail(strict=True, reason=_EXP_NEURON)),
+        (400.0, True),
     ],
 )
 def test_the_notebook_neuron_never_gives_nan_for_finite_inputs(b, via_exp):
