@@ -179,7 +179,7 @@ ADD = Op("+", "x + y", ("1", "1"), doc="sum")
 SUB = Op("-", "x - y", ("1", "-1"), doc="difference")
 MUL = Op("*", "x * y", ("y", "x"), doc="product")
 DIV = Op("/", "x / y", ("inv(y)", "-out / y"), doc="quotient; d/dx = 1/y, d/dy (x/y) = -x/y**2 = -out/y")
-POW = Op("**", "vpow(x, y)", ("y * x ** (y - 1)", "out * log(x)"), doc="Value exponent, positive base")
+POW = Op("**", "vpow(x, y)", ("y * pow(x, y - 1)", "out * log(x)"), doc="Value exponent, positive base")
 # x ** 0 is the constant 1: its derivative is 0 even at x = 0, where y * x ** -1 would divide by zero.
 POW_CONST = Op("**", "pow(x, y)", ("0 if y == 0 else y * pow(x, y - 1)",), const_y=True, doc="x ** 2")
 NEG = Op("neg", "-x", ("-1",), doc="negation")
