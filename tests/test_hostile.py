@@ -159,24 +159,15 @@ def same(got: float, want: float, nan_inputs: bool) -> bool:
     return math.isclose(got, want, rel_tol=4e-16) or (nan_inputs and math.isnan(got))
 
 
-KNOWN_UNARY = {
-    "sqrt(0.0)": "engine_bugs.md [issue 9]: backward of x**0.5 at 0 raises ZeroDivisionError (torch: inf)",
-    "sqrt(-0.0)": "engine_bugs.md [issue 9]: backward of x**0.5 at -0.0 raises ZeroDivisionError",
-}
-KNOWN_BINARY: dict[str, str] = {}
+UNARY_CASES = [pytest.param(n, x, id=f"{n}({x})") for n in UNARY for x in SPECIAL]
+BINARY_CASES = [
+    pytest.param(s, x, y, id=f"{x} {s} {y}") for s in BINARY for x in SPECIAL[:7] for y in SPECIAL[:7]
+]
 
 
-def _params(cases: list[tuple[str, tuple]], known: dict[str, str]) -> list[Any]:
-    return [
-        pytest.param(*args, id=i, marks=pytest.mark.xfail(strict=True, reason=known[i]) if i in known else ())
-        for i, args in cases
-    ]
-
-
-UNARY_CASES = _params([(f"{n}({x})", (n, x)) for n in UNARY for x in SPECIAL], KNOWN_UNARY)
-BINARY_CASES = _params(
-    [(f"{x} {s} {y}", (s, x, y)) for s in BINARY for x in SPECIAL[:7] for y in SPECIAL[:7]], KNOWN_BINARY
-)
+def documented_backward_error(name: str, x: float) -> type[Exception] | None:
+    """README: the slope of x ** 0.5 at 0 is a ZeroDivisionError (as 0.0 ** -0.5 in Python; torch: inf)."""
+    return ZeroDivisionError if name == "sqrt" and x == 0 else None
 
 
 @pytest.mark.parametrize(("name", "x"), UNARY_CASES)
@@ -191,6 +182,13 @@ def test_special_inputs_follow_torch_or_a_documented_error(name, x):
         assert state(v) == before
         return
     out = fv(v)
+    error = documented_backward_error(name, x)
+    if error is not None:
+        before = state(out)
+        with pytest.raises(error):
+            out.backward()
+        assert state(out) == before  # backward() is all-or-nothing
+        return
     out.backward()
     t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     tout = ft(t)
@@ -251,9 +249,6 @@ def test_no_nan_from_finite_inputs_at_the_edges_of_each_domain():
             assert not math.isnan(v.grad), (v, out)
 
 
-_POW_PARTIAL = "engine_bugs.md [issue 9]: POW's partial y * x ** (y - 1) overflows in backward"
-
-
 @pytest.mark.parametrize(
     ("base", "exponent", "value_exponent"),
     [
@@ -261,8 +256,8 @@ _POW_PARTIAL = "engine_bugs.md [issue 9]: POW's partial y * x ** (y - 1) overflo
         (-10.0, 401.0, False),
         (-10.0, 400.0, False),
         (0.5, -1100.0, False),
-        pytest.param(10.0, 400.0, True, marks=pytest.mark.xfail(strict=True, reason=_POW_PARTIAL)),
-        pytest.param(2.0, 2000.0, True, marks=pytest.mark.xfail(strict=True, reason=_POW_PARTIAL)),
+        (10.0, 400.0, True),
+        (2.0, 2000.0, True),
     ],
 )
 def test_pow_overflow_gives_inf_like_exp_and_torch(base, exponent, value_exponent):
