@@ -387,8 +387,9 @@ def gc_paused() -> Iterator[None]:
     valuegrad's graphs hold no reference cycles and are freed by reference counting,
     so the collector can find nothing in them; left running, it rescans the growing
     graph many times per training step (most of micrograd's run time). valuegrad
-    pauses it during `Value.backward`, a model's forward pass and a training step;
-    set ``valuegrad.engine.PAUSE_GC = False`` to keep the collector always running.
+    pauses it during `Value.backward`, each step of `valuegrad.train.fit` and
+    `valuegrad.compile`'s tracing; wrap your own training step in it to get the
+    same. Set ``valuegrad.engine.PAUSE_GC = False`` to keep the collector always running.
     The collector resumes at the end, and any cycles made meanwhile are collected then.
     """
     if not PAUSE_GC or not gc.isenabled():

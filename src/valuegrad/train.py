@@ -217,7 +217,7 @@ def fit(
     - ``callback(step, loss, accuracy)`` is called after every step;
       ``progress=True`` shows a tqdm bar with the loss and accuracy.
     - ``compile=True`` builds the loss graph once with `valuegrad.compile` and
-      replays it at every step (the same numbers, much faster); it needs NumPy.
+      replays it at every step (the same numbers to rounding, much faster); it needs NumPy.
 
     Raises `ValueError` if the loss becomes NaN or infinite or overflows (the
     step that would have used it changes nothing: lower the learning rate).
