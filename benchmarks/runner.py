@@ -238,6 +238,8 @@ def bench_demo(cfg: Config, engines: list[str], data_path: str) -> dict[str, Any
         if engine in engines:
             default_steps = cfg.demo_steps_micrograd_default if engine == "micrograd" else cfg.demo_steps
             plan += [(engine, "default", default_steps), (engine, "disabled", cfg.demo_steps)]
+            if engine == "valuegrad":
+                plan.append((engine, "paused", cfg.demo_steps))
     if "torch" in engines:
         plan.append(("torch", "default", cfg.demo_steps))
     why_not = compiled_available() if "valuegrad" in engines else "valuegrad is not installed"
@@ -354,6 +356,11 @@ def build_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
     labels = {
         "valuegrad/default": ("valuegrad", "demo step, default GC", vg_default),
         "micrograd/default": ("micrograd", "demo step, default GC", vg_default),
+        "valuegrad/paused": (
+            "valuegrad",
+            "demo step, default GC, step in gc_paused() as fit() runs it",
+            vg_default,
+        ),
         "valuegrad/disabled": ("valuegrad", "demo step, GC disabled", vg_disabled),
         "micrograd/disabled": ("micrograd", "demo step, GC disabled", vg_disabled),
         "torch/default": ("torch", "demo step (eager, float64, 1 thread)", vg_default),
@@ -443,12 +450,20 @@ def build_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         return _get(runs, key, "step_s")
 
     mg_def, vg_def = step("micrograd/default"), step("valuegrad/default")
+    vg_paused = step("valuegrad/paused")
     mg_dis, vg_dis = step("micrograd/disabled"), step("valuegrad/disabled")
     comp, torch_s = step("compiled/default"), step("torch/default")
     ops = _get(res, "ops", "engines") or {}
     chain = res.get("chain") or {}
     targets = [
         ("6", "demo step, default GC: micrograd / valuegrad", _ratio(mg_def, vg_def), ">=", 15.0),
+        (
+            "6",
+            "demo step, default GC: micrograd / valuegrad as fit() runs it",
+            _ratio(mg_def, vg_paused),
+            ">=",
+            15.0,
+        ),
         ("6", "demo step, GC disabled in both: micrograd / valuegrad", _ratio(mg_dis, vg_dis), ">=", 2.0),
         (
             "6",

@@ -226,12 +226,24 @@ def _value_demo(spec: Spec, X: list[list[float]], y: list[int]) -> Result:
     Value, _ = value_class(engine)
     model, model_name = make_model(engine, spec["weights"])
     params = model.parameters()
-    with_gc = spec["gc"] == "default"
+    with_gc = spec["gc"] in ("default", "paused")
+    # "paused": the collector at Python's defaults, each step run the way valuegrad.train.fit
+    # runs it, inside valuegrad.engine.gc_paused() (the library's documented default).
+    paused = spec["gc"] == "paused"
 
     phases: dict[str, list[float]] = {"forward_s": [], "backward_s": [], "update_s": []}
     clock = time.perf_counter
 
     def step(k: int) -> tuple[float, float, Any]:
+        if paused:
+            from valuegrad.engine import gc_paused
+
+            with gc_paused():
+                loss, acc, _ = plain_step(k)  # the step's graph is freed inside the pause, as in fit
+            return loss, acc, None
+        return plain_step(k)
+
+    def plain_step(k: int) -> tuple[float, float, Any]:
         t0 = clock()
         total, acc = demo_loss(Value, model, params, X, y)
         t1 = clock()
@@ -249,7 +261,7 @@ def _value_demo(spec: Spec, X: list[list[float]], y: list[int]) -> Result:
     def count(root: Any) -> int:
         return _count_nodes(root, engine)
 
-    result = _train_loop(step, spec["steps"], with_gc, count)
+    result = _train_loop(step, spec["steps"], with_gc, None if paused else count)
     # Where a step's time goes (the graph's deallocation, at the step's end, is in no phase).
     return result | {"model": model_name} | {name: statistics.median(ts) for name, ts in phases.items()}
 
