@@ -175,13 +175,14 @@ def test_tiny_run_writes_every_figure(tiny_run):
     assert {
         "valuegrad/default",
         "valuegrad/disabled",
+        "valuegrad/paused",
         "micrograd/default",
         "micrograd/disabled",
     } <= set(runs)
     assert all(r["step_s"] > 0 for r in runs.values())
     assert runs["valuegrad/default"]["nodes_per_step"] == runs["micrograd/default"]["nodes_per_step"]
     names = {t["target"] for t in res["targets"]}
-    assert len(names) == 8 and "loss histories of all engines agree" in names
+    assert len(names) == 9 and "loss histories of all engines agree" in names
     report = md.read_text()
     assert report == proc.stdout.strip() + "\n"
     assert all(f"| {r['engine']} | {r['metric']} |" in report for r in res["rows"])
