@@ -41,7 +41,7 @@ from .ops import (
     Op,
 )
 
-__all__ = ["Value", "Number", "topological_order", "gradients"]
+__all__ = ["Value", "Number", "topological_order", "gradients", "zero_like"]
 
 Number = Union[int, float, numbers.Real]
 """What a Value can hold: int, float, fractions.Fraction, NumPy scalars, any `numbers.Real`."""
@@ -57,8 +57,11 @@ def _check_number(x: object, what: str) -> None:
         )
 
 
-def _zero(x: Any) -> Any:
-    """Zero of the same number type as ``x`` (0.0 for a float, Fraction(0) for a Fraction)."""
+def zero_like(x: Any) -> Any:
+    """Zero of the same number type as ``x`` (0.0 for a float, Fraction(0) for a Fraction).
+
+    A fresh gradient; what ``zero_grad`` sets. (The engine's hottest paths write it out inline.)
+    """
     return 0.0 if type(x) is float else type(x)(0)
 
 
@@ -133,7 +136,7 @@ class Value:
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}: {label!r}")
         self.data = data
-        self.grad = _zero(data)
+        self.grad = zero_like(data)
         self.label = label
         self._op = None
         self._x = None
@@ -257,7 +260,7 @@ class Value:
             kept = [(v, g) for v, g in zip(order, before) if g and v._op is not None]
             try:
                 for v, _ in kept:
-                    v.grad = _zero(v.data)
+                    v.grad = zero_like(v.data)
                 self.grad = _one(self.data)
                 _chain_rule_all(reversed(order))
                 for v, old in kept:
@@ -539,7 +542,7 @@ def gradients(
             grads[child] = contribution if before is None else before + contribution
     if inputs is None:
         return grads
-    return {v: grads.get(v, _zero(v.data)) for v in inputs}
+    return {v: grads.get(v, zero_like(v.data)) for v in inputs}
 
 
 def _accumulate(grads: dict[Value, Any]) -> None:

@@ -26,7 +26,7 @@ import numbers
 from typing import Any, Callable, Sequence, Union
 
 from . import ops
-from .engine import Number, Value, _node, gradients
+from .engine import Number, Value, _node, gradients, zero_like
 from .ops import Op
 
 __all__ = ["grad", "value_and_grad", "hessian", "hvp", "jvp", "Dual"]
@@ -99,10 +99,6 @@ def _finish(g: Any, nested: bool) -> Any:
     if nested:
         return g if isinstance(g, Value) else Value(g)
     return g.data if isinstance(g, Value) else g
-
-
-def _zero_like(x: Value) -> Any:
-    return 0.0 if type(x.data) is float else type(x.data)(0)
 
 
 def _call(
@@ -216,7 +212,7 @@ def hessian(f: Callable[..., Any]) -> Callable[[Sequence[Any]], list[list[Any]]]
             if isinstance(g, Value):
                 row = _first_derivatives(g, variables, nested)
             else:  # d f / dx_i is a constant zero: so is its row
-                row = [_zero_like(v) for v in variables]
+                row = [zero_like(v.data) for v in variables]
             rows.append([_finish(h, nested) for h in row])
         return rows
 
@@ -250,7 +246,7 @@ def hvp(f: Callable[..., Any]) -> Callable[[Sequence[Any], Sequence[Any]], list[
             if isinstance(g, Value):
                 dot = g * t + dot
         if not isinstance(dot, Value):
-            return [_finish(_zero_like(x), nested) for x in variables]
+            return [_finish(zero_like(x.data), nested) for x in variables]
         return [_finish(h, nested) for h in _first_derivatives(dot, variables, nested)]
 
     return hvp_f

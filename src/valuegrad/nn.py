@@ -46,7 +46,7 @@ import random
 from typing import Any, Callable, Mapping, Sequence, Union
 
 from . import ops
-from .engine import Value
+from .engine import Value, zero_like
 
 __all__ = [
     "ACTIVATIONS",
@@ -156,10 +156,6 @@ def _check_inputs(x: object, nin: int, who: str) -> Sequence[Input]:
     return x
 
 
-def _zero_like(data: Any) -> Any:
-    return 0.0 if type(data) is float else type(data)(0)
-
-
 # --- modules -----------------------------------------------------------------
 
 
@@ -191,7 +187,7 @@ class Module:
         this call makes each step use the sum of all the gradients so far.
         """
         for p in self.parameters():
-            p.grad = _zero_like(p.data)
+            p.grad = zero_like(p.data)
 
     def state_dict(self) -> dict[str, float]:
         """Every parameter's value by name, PyTorch style (``"layers.0.neurons.1.w.2"``)."""

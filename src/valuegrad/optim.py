@@ -26,7 +26,7 @@ import math
 import numbers
 from typing import Callable, Iterable, Sequence
 
-from .engine import Value
+from .engine import Value, zero_like
 
 __all__ = ["SGD", "Adam", "LinearDecay", "Optimizer"]
 
@@ -103,7 +103,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to zero (see `valuegrad.nn.Module.zero_grad`)."""
         for p in self.params:
-            p.grad = 0.0 if type(p.data) is float else type(p.data)(0)
+            p.grad = zero_like(p.data)
 
     def _grads(self) -> list[float]:
         grads = []
