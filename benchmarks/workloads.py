@@ -239,7 +239,8 @@ def _value_demo(spec: Spec, X: list[list[float]], y: list[int]) -> Result:
             from valuegrad.engine import gc_paused
 
             with gc_paused():
-                loss, acc, _ = plain_step(k)  # the step's graph is freed inside the pause, as in fit
+                loss, acc, graph = plain_step(k)
+                del graph  # the step's graph is freed inside the pause, as in fit
             return loss, acc, None
         return plain_step(k)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from valuegrad import Value, gradients, numerical_grad, topological_order
+from valuegrad import Value, gradients, numerical_grad, ops, topological_order
 from valuegrad.examples import ONE_NEURON_BIAS, first_expression, one_neuron
 
 torch.set_default_dtype(torch.float64)
@@ -264,6 +264,46 @@ def test_topological_order_is_deterministic_and_complete():
         for c in v.children:
             assert position[id(c)] < position[id(v)]
     assert [v.label for v in order] == [v.label for v in topological_order(one_neuron())]
+
+
+def test_topological_order_of_shared_subgraphs_and_from_threads():
+    # The sort marks nodes with a per-call token: a sort of a subgraph, or a sort in
+    # another thread, must not disturb another sort's marks.
+    import threading
+
+    x = Value(0.5, label="x")
+    shared = (x * x).tanh()
+    a = shared + shared * x
+    b = shared * 2.0 + a
+    assert [v.op for v in topological_order(b)] == [v.op for v in topological_order(b)]
+    assert {id(v) for v in topological_order(shared)} <= {id(v) for v in topological_order(b)}
+
+    deep = x
+    for _ in range(20_000):
+        deep = deep * 1.0 + shared
+    expected = [id(v) for v in topological_order(deep)]
+    results: list[list[int]] = []
+
+    def sort() -> None:
+        for _ in range(3):
+            results.append([id(v) for v in topological_order(deep)])
+
+    threads = [threading.Thread(target=sort) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 12 and all(r == expected for r in results)
+    assert len(expected) == len(set(expected))
+
+
+def test_value_methods_are_written_from_the_op_table():
+    from valuegrad.engine import _method_source
+
+    for op in ops.OPS:
+        assert f"v.data = out = {op.value}\n" in _method_source(op)
+    assert "x = other.data\n    y = self.data" in _method_source(ops.SUB, reflected=True)
+    assert (2.0 - Value(5.0)).data == -3.0 and Value.__rsub__.__qualname__ == "Value.__rsub__"
 
 
 def test_gradients_does_not_touch_grad():

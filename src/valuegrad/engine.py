@@ -20,9 +20,12 @@ from __future__ import annotations
 import gc
 import numbers
 import re
+import threading
 from contextlib import contextmanager
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Iterator, Sequence, Union
+from itertools import compress
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, Union
 
 from . import ops
 from .ops import (
@@ -69,39 +72,6 @@ def _one(x: Any) -> Any:
     return 1.0 if type(x) is float else type(x)(1)
 
 
-def _operator(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
-    """The method for a two-operand ``op`` (``Value.__mul__`` is ``_operator(MUL)``).
-
-    A number operand becomes a constant leaf Value; any other type gives
-    NotImplemented, so Python raises its own TypeError. ``reflected`` makes the
-    ``__rmul__`` form: ``2 * v`` is ``op(2, v)``. One function per op, made once:
-    this is the hottest path of the engine, so the node is built right here.
-    """
-    forward = op.forward
-
-    def method(self: Value, other: Any) -> Value:
-        if type(other) is not Value:
-            other = _constant(other)
-            if other is None:
-                return NotImplemented
-        if reflected:
-            x, y = other, self
-        else:
-            x, y = self, other
-        data = forward(x.data, y.data)
-        v = _new_value(Value)  # _node(data, op, x, y), written out
-        v.data = data
-        v.grad = 0.0 if type(data) is float else type(data)(0)
-        v.label = ""
-        v._op = op
-        v._x = x
-        v._y = y
-        return v
-
-    method.__doc__ = f"``other {op.name} self``" if reflected else f"``self {op.name} other``"
-    return method
-
-
 class Value:
     """A scalar that records the operations applied to it, for reverse-mode autodiff.
 
@@ -119,7 +89,7 @@ class Value:
 
     # One Python object per node, with no __dict__: the operands live in two slots
     # (not a tuple) so the garbage collector tracks a single object per node.
-    __slots__ = ("data", "grad", "label", "_op", "_x", "_y")
+    __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_seen")
 
     # Make NumPy hand `numpy.float64(2) + Value(3)` over to Value.__radd__.
     __array_ufunc__ = None
@@ -130,6 +100,7 @@ class Value:
     _op: Op | None
     _x: Any  # the first operand Value (None for a leaf)
     _y: Any  # the second operand Value, or the number y of a `const_y` op (x ** 2), else None
+    _seen: object  # which run of topological_order last reached this node (its visited mark)
 
     def __init__(self, data: Number, label: str = "") -> None:
         _check_number(data, "Value data")
@@ -141,6 +112,7 @@ class Value:
         self._op = None
         self._x = None
         self._y = None
+        self._seen = None
 
     # --- what a node shows -------------------------------------------------
 
@@ -171,15 +143,8 @@ class Value:
 
     # --- arithmetic: each returns a new node; the math is in valuegrad.ops -----
 
-    __add__ = _operator(ADD)
-    __radd__ = _operator(ADD, reflected=True)
-    __sub__ = _operator(SUB)
-    __rsub__ = _operator(SUB, reflected=True)
-    __mul__ = _operator(MUL)
-    __rmul__ = _operator(MUL, reflected=True)
-    __truediv__ = _operator(DIV)
-    __rtruediv__ = _operator(DIV, reflected=True)
-    __rpow__ = _operator(POW, reflected=True)
+    # The methods for the ops are generated from valuegrad.ops after the class
+    # (see _method_source); this one also takes a number exponent:
 
     def __pow__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
@@ -189,28 +154,23 @@ class Value:
         # A number exponent is part of the operation, not an operand: no d/dy is needed.
         return _node(POW_CONST.forward(self.data, other), POW_CONST, self, other)
 
-    def __neg__(self) -> Value:
-        return _unary(NEG, self)
+    if TYPE_CHECKING:  # what the generated methods look like to a type checker
 
-    def exp(self) -> Value:
-        """e ** self."""
-        return _unary(EXP, self)
-
-    def log(self) -> Value:
-        """Natural logarithm; `ValueError` for a non-positive value."""
-        return _unary(LOG, self)
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent (stable: ``Value(1000.0).tanh()`` is 1.0 with gradient 0)."""
-        return _unary(TANH, self)
-
-    def sigmoid(self) -> Value:
-        """Logistic function 1 / (1 + e ** -self), stable for large positive and negative values."""
-        return _unary(SIGMOID, self)
-
-    def relu(self) -> Value:
-        """max(0, self); its derivative is 1 where self > 0, else 0."""
-        return _unary(RELU, self)
+        def __add__(self, other: Value | Number) -> Value: ...
+        def __radd__(self, other: Value | Number) -> Value: ...
+        def __sub__(self, other: Value | Number) -> Value: ...
+        def __rsub__(self, other: Value | Number) -> Value: ...
+        def __mul__(self, other: Value | Number) -> Value: ...
+        def __rmul__(self, other: Value | Number) -> Value: ...
+        def __truediv__(self, other: Value | Number) -> Value: ...
+        def __rtruediv__(self, other: Value | Number) -> Value: ...
+        def __rpow__(self, other: Value | Number) -> Value: ...
+        def __neg__(self) -> Value: ...
+        def exp(self) -> Value: ...
+        def log(self) -> Value: ...
+        def tanh(self) -> Value: ...
+        def sigmoid(self) -> Value: ...
+        def relu(self) -> Value: ...
 
     # --- the chain rule ---------------------------------------------------
 
@@ -254,10 +214,12 @@ class Value:
                 self.grad += _one(self.data)
                 return
             # If a local derivative raises (0 ** -0.5, a NumPy error mode), every grad is put back.
-            before = [v.grad for v in order]
+            before = list(map(_get_grad, order))
             # Each node must pass on this call's gradient only, not what earlier calls
             # left in it: set intermediate grads aside and add them back at the end.
-            kept = [(v, g) for v, g in zip(order, before) if g and v._op is not None]
+            # (Only nonzero grads are looked at: in a fresh graph, none but the leaves'.)
+            nonzero = zip(compress(order, before), compress(before, before))
+            kept = [(v, g) for v, g in nonzero if v._op is not None]
             try:
                 for v, _ in kept:
                     v.grad = zero_like(v.data)
@@ -272,6 +234,7 @@ class Value:
 
 
 _new_value = object.__new__
+_get_grad = attrgetter("grad")
 
 
 def _node(data: Any, op: Op | None, x: Value | None, y: Any) -> Value:
@@ -286,6 +249,7 @@ def _node(data: Any, op: Op | None, x: Value | None, y: Any) -> Value:
     v._op = op
     v._x = x
     v._y = y
+    v._seen = None
     return v
 
 
@@ -298,13 +262,6 @@ def _constant(c: Any) -> Value | None:
     if isinstance(c, bool) or not isinstance(c, numbers.Real):
         return None  # the dunder returns NotImplemented, so Python raises its own TypeError
     return _node(c, None, None, None)
-
-
-_power = _operator(POW)
-
-
-def _unary(op: Op, x: Value) -> Value:
-    return _node(op.forward(x.data, None), op, x, None)
 
 
 # The chain rule at one node, generated from the op table's derivative formulas:
@@ -349,6 +306,78 @@ def _define(source: str, name: str, extra: dict[str, Any] | None = None) -> Call
 
 def _indent(lines: list[str], depth: int) -> str:
     return "".join(" " * 4 * depth + line + "\n" for line in lines)
+
+
+def _method_source(op: Op, reflected: bool = False) -> str:
+    """The source of the ``Value`` method for ``op``, written from its row of the op table.
+
+    ``print(_method_source(ops.MUL))`` shows ``Value.__mul__``: the value formula is
+    pasted in as it stands in the table, over the operands' numbers ``x`` and ``y``.
+    A number operand becomes a constant leaf Value; any other type gives
+    NotImplemented, so Python raises its own TypeError. ``reflected`` makes the
+    ``__rmul__`` form: ``2 * v`` is ``op(2, v)``. This is the engine's hottest
+    path (one call per node), hence a generated method with nothing in it but the
+    formula and the node's fields.
+    """
+    if op.binary:
+        first, second = ("other", "self") if reflected else ("self", "other")
+        lines = [
+            "def method(self, other):",
+            "    if type(other) is not Value:",
+            "        other = constant(other)",
+            "        if other is None:",
+            "            return NotImplemented",
+            f"    x = {first}.data",
+            f"    y = {second}.data",
+        ]
+    else:
+        first, second = "self", "None"
+        lines = ["def method(self):", "    x = self.data"]
+    lines += [
+        "    v = new(Value)",
+        f"    v.data = out = {op.value}",
+        "    v.grad = 0.0 if type(out) is float else type(out)(0)",
+        '    v.label = ""',
+        "    v._op = OP",
+        f"    v._x = {first}",
+        f"    v._y = {second}",
+        "    v._seen = None",
+        "    return v",
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def _method(name: str, op: Op, doc: str, reflected: bool = False) -> Callable[..., Any]:
+    scope = {"Value": Value, "OP": op, "new": _new_value, "constant": _constant}
+    scope |= {"type": type, "float": float, "NotImplemented": NotImplemented}
+    method = _define(_method_source(op, reflected), "method", scope)
+    method.__doc__ = doc
+    method.__name__, method.__qualname__, method.__module__ = name, f"Value.{name}", __name__
+    return method
+
+
+# The arithmetic methods of Value, one per op of the table (the math is in valuegrad.ops).
+for _name, _op, _reflected, _doc in (
+    ("__add__", ADD, False, "``self + other``"),
+    ("__radd__", ADD, True, "``other + self``"),
+    ("__sub__", SUB, False, "``self - other``"),
+    ("__rsub__", SUB, True, "``other - self``"),
+    ("__mul__", MUL, False, "``self * other``"),
+    ("__rmul__", MUL, True, "``other * self``"),
+    ("__truediv__", DIV, False, "``self / other``"),
+    ("__rtruediv__", DIV, True, "``other / self``"),
+    ("__rpow__", POW, True, "``other ** self`` (the base must be positive)"),
+    ("__neg__", NEG, False, "``-self``"),
+    ("exp", EXP, False, "e ** self."),
+    ("log", LOG, False, "Natural logarithm; `ValueError` for a non-positive value."),
+    ("tanh", TANH, False, "Hyperbolic tangent (stable: ``Value(1000.0).tanh()`` is 1.0 with gradient 0)."),
+    ("sigmoid", SIGMOID, False, "Logistic function 1 / (1 + e ** -self), stable for large |self|."),
+    ("relu", RELU, False, "max(0, self); its derivative is 1 where self > 0, else 0."),
+):
+    setattr(Value, _name, _method(_name, _op, _doc, _reflected))
+_power = _method("_power", POW, "``x ** y`` with a Value exponent")
+_power.__qualname__ = "_power"
+del _name, _op, _reflected, _doc
 
 
 _CHAIN_RULE: dict[Op, Callable[[Value], None]] = {
@@ -423,9 +452,16 @@ def topological_order(root: Value) -> list[Value]:
         raise TypeError(f"topological_order needs a Value, got {type(root).__name__}")
     if root._op is None:
         return [root]
+    # A depth-first search. Each node reached is marked with this run's own token
+    # (a slot on the node: faster than a set of visited nodes); the lock keeps two
+    # threads from sorting overlapping graphs with each other's marks.
+    with _SORT_LOCK:
+        return _depth_first(root, object())
+
+
+def _depth_first(root: Value, seen: object) -> list[Value]:
     order: list[Value] = []
-    visited: set[Value] = set()
-    emit, mark = order.append, visited.add
+    emit = order.append
     stack: list[Any] = [root]
     push, pop = stack.append, stack.pop
     done = _DONE
@@ -434,23 +470,23 @@ def topological_order(root: Value) -> list[Value]:
         if v is done:  # the node under the marker has all its operands in `order`
             emit(pop())
             continue
-        if v in visited:
+        if v._seen is seen:
             continue
-        mark(v)
+        v._seen = seen
         # Operands still to order: leaves go straight into `order`, others are expanded first.
         x = v._x
-        if x in visited:
+        if x._seen is seen:
             x = None
         elif x._op is None:
-            mark(x)
+            x._seen = seen
             emit(x)
             x = None
         y = v._y if v._op.binary else None
         if y is not None:
-            if y in visited:
+            if y._seen is seen:
                 y = None
             elif y._op is None:
-                mark(y)
+                y._seen = seen
                 emit(y)
                 y = None
         if x is None and y is None:  # every operand is ordered: so is v
@@ -465,6 +501,7 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
+_SORT_LOCK = threading.Lock()
 _DONE = object()
 
 

@@ -276,7 +276,9 @@ class Neuron(Module):
     def _forward(self, x: Sequence[Input]) -> Value:
         # b + w1*x1 + w2*x2 + ...: the same chain of nodes as micrograd's
         # sum((wi*xi for ...), self.b), so losses match micrograd's step for step.
-        act: Value = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        act = self.b
+        for wi, xi in zip(self.w, x):
+            act = act + wi * xi
         return act if self._act is None else self._act(act)
 
     def _predict(self, x: Sequence[Any]) -> Any:
