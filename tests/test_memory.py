@@ -155,9 +155,9 @@ def chain_bytes_per_node(n: int) -> tuple[float, float, float]:
 def test_memory_per_node_of_a_chain(capsys):
     """A budget, not a benchmark: each node is one slotted object and its float (~100 bytes).
 
-    Measured on CPython 3.11: about 104 bytes per node after the forward pass, 128 once
-    backward() has stored a float gradient on it, and a transient peak of about 180
-    during backward (the topological order and the visited set).
+    Measured on CPython 3.11: about 112 bytes per node after the forward pass, 136 once
+    backward() has stored a float gradient on it, and a transient peak of about 150
+    during backward (the topological order and the saved gradients).
     """
     forward, after_backward, peak = chain_bytes_per_node(100_000)
     with capsys.disabled():
