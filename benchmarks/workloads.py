@@ -205,6 +205,31 @@ def demo_loss(
     return data_loss + reg_loss, sum(accuracy) / len(accuracy)
 
 
+NOTEBOOK_MODULES = ("numpy", "matplotlib.pyplot")
+"""What micrograd's demo notebook imports besides its engine (it also imports scikit-learn,
+for make_moons, which is not among this project's dependencies)."""
+
+
+def notebook_modules_missing() -> list[str]:
+    """The modules of `NOTEBOOK_MODULES` that are not installed here."""
+    import importlib.util
+
+    return [m for m in NOTEBOOK_MODULES if importlib.util.find_spec(m.split(".")[0]) is None]
+
+
+def import_notebook_modules() -> None:
+    """Import what the demo notebook imports, as a user's session has them loaded.
+
+    With the collector on, a full collection scans every object the process holds,
+    so a step costs more in a process that has more in it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+    import numpy  # noqa: F401
+
+
 def _count_nodes(root: Any, engine: str) -> int:
     if engine == "valuegrad":
         from valuegrad import topological_order
@@ -226,7 +251,9 @@ def _value_demo(spec: Spec, X: list[list[float]], y: list[int]) -> Result:
     Value, _ = value_class(engine)
     model, model_name = make_model(engine, spec["weights"])
     params = model.parameters()
-    with_gc = spec["gc"] in ("default", "paused")
+    if spec["gc"] == "notebook":
+        import_notebook_modules()
+    with_gc = spec["gc"] in ("default", "paused", "notebook")
     # "paused": the collector at Python's defaults, each step run the way valuegrad.train.fit
     # runs it, inside valuegrad.engine.gc_paused() (the library's documented default).
     paused = spec["gc"] == "paused"

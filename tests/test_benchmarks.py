@@ -26,6 +26,7 @@ from benchmarks.workloads import (  # noqa: E402
     demo_task,
     expression_shape,
     make_model,
+    notebook_modules_missing,
     ops_task,
 )
 
@@ -181,8 +182,11 @@ def test_tiny_run_writes_every_figure(tiny_run):
     } <= set(runs)
     assert all(r["step_s"] > 0 for r in runs.values())
     assert runs["valuegrad/default"]["nodes_per_step"] == runs["micrograd/default"]["nodes_per_step"]
+    if not notebook_modules_missing():  # numpy and matplotlib: in the test extras' [all]
+        assert {"valuegrad/notebook", "micrograd/notebook"} <= set(runs)
+        assert runs["valuegrad/notebook"]["nodes_per_step"] == runs["valuegrad/default"]["nodes_per_step"]
     names = {t["target"] for t in res["targets"]}
-    assert len(names) == 9 and "loss histories of all engines agree" in names
+    assert len(names) == 10 and "loss histories of all engines agree" in names
     report = md.read_text()
     assert report == proc.stdout.strip() + "\n"
     assert all(f"| {r['engine']} | {r['metric']} |" in report for r in res["rows"])
