@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from valuegrad import Value, gradients, numerical_grad, ops, topological_order
+from valuegrad import Value, engine, gradients, numerical_grad, ops, topological_order
 from valuegrad.examples import ONE_NEURON_BIAS, first_expression, one_neuron
 
 torch.set_default_dtype(torch.float64)
@@ -304,6 +304,21 @@ def test_value_methods_are_written_from_the_op_table():
         assert f"v.data = out = {op.value}\n" in _method_source(op)
     assert "x = other.data\n    y = self.data" in _method_source(ops.SUB, reflected=True)
     assert (2.0 - Value(5.0)).data == -3.0 and Value.__rsub__.__qualname__ == "Value.__rsub__"
+
+
+def test_generated_code_has_source_for_inspect_and_tracebacks():
+    import inspect
+    import traceback
+
+    assert "v.data = out = x * y" in inspect.getsource(Value.__mul__)
+    assert "X.grad += (y) * g" in inspect.getsource(engine._chain_rule_all)
+    x = Value(0.0)
+    y = x**0.5
+    with pytest.raises(ZeroDivisionError) as err:
+        y.backward()
+    shown = "".join(traceback.format_exception(err.value))
+    assert "<valuegrad: the chain-rule loop of backward()>" in shown
+    assert "y * pow(x, y - 1)" in shown  # the derivative that failed, as written in the op table
 
 
 def test_gradients_does_not_touch_grad():

@@ -18,6 +18,7 @@ less to scan (this is most of the speed difference with micrograd).
 from __future__ import annotations
 
 import gc
+import linecache
 import numbers
 import re
 import threading
@@ -297,9 +298,17 @@ def _chain_rule_lines(op: Op) -> list[str]:
     return lines
 
 
-def _define(source: str, name: str, extra: dict[str, Any] | None = None) -> Callable[..., None]:
+def _define(source: str, name: str, extra: dict[str, Any] | None = None, *, what: str) -> Callable[..., None]:
+    """Run generated ``source`` and return its function ``name``.
+
+    The source is registered with `linecache` under ``<valuegrad: what>``, so that
+    tracebacks show its lines and ``inspect.getsource`` finds it.
+    """
+    filename = f"<valuegrad: {what}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     scope: dict[str, Any] = {**ops.DATA_NAMESPACE, **(extra or {}), "__builtins__": {}}
-    exec(source, scope)  # built from valuegrad.ops' own formulas, never from user input
+    # Built from valuegrad.ops' own formulas, never from user input.
+    exec(compile(source, filename, "exec"), scope)
     fn: Callable[..., None] = scope[name]
     return fn
 
@@ -350,7 +359,7 @@ def _method_source(op: Op, reflected: bool = False) -> str:
 def _method(name: str, op: Op, doc: str, reflected: bool = False) -> Callable[..., Any]:
     scope = {"Value": Value, "OP": op, "new": _new_value, "constant": _constant}
     scope |= {"type": type, "float": float, "NotImplemented": NotImplemented}
-    method = _define(_method_source(op, reflected), "method", scope)
+    method = _define(_method_source(op, reflected), "method", scope, what=f"Value.{name}")
     method.__doc__ = doc
     method.__name__, method.__qualname__, method.__module__ = name, f"Value.{name}", __name__
     return method
@@ -381,7 +390,11 @@ del _name, _op, _reflected, _doc
 
 
 _CHAIN_RULE: dict[Op, Callable[[Value], None]] = {
-    op: _define("def chain_rule(node):\n" + _indent(_READ_NODE + _chain_rule_lines(op), 1), "chain_rule")
+    op: _define(
+        "def chain_rule(node):\n" + _indent(_READ_NODE + _chain_rule_lines(op), 1),
+        "chain_rule",
+        what=f"the chain rule at a node of {op.name}",
+    )
     for op in ops.OPS
 }
 """For each op, the function applying the chain rule at one node (`Value.backward_step`)."""
@@ -408,6 +421,7 @@ _chain_rule_all = _define(
     CHAIN_RULE_SOURCE,
     "chain_rule_all",
     {"unknown": _unknown_op, **{f"OP{i}": op for i, op in enumerate(_BY_FREQUENCY)}},
+    what="the chain-rule loop of backward()",
 )
 """``print(valuegrad.engine.CHAIN_RULE_SOURCE)`` shows the loop `backward()` runs."""
 
