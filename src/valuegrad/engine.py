@@ -144,8 +144,11 @@ class Value:
 
     # --- arithmetic: each returns a new node; the math is in valuegrad.ops -----
 
-    # The methods for the ops are generated from valuegrad.ops after the class
-    # (see _method_source); this one also takes a number exponent:
+    # The methods of the ops (+ - * / ** neg exp log tanh sigmoid relu) are written
+    # from their rows of the op table just below the class: the value formula sits in
+    # valuegrad.ops, next to its derivatives. ``inspect.getsource(Value.__mul__)``
+    # shows the generated method. Only ``**`` is written by hand, as it also takes a
+    # number exponent:
 
     def __pow__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
