@@ -148,10 +148,14 @@ def test_parameter_order_is_layer_neuron_weights_then_bias():
 def test_neuron_builds_micrograds_chain_b_plus_w1x1_plus_w2x2():
     n = nn.Neuron(3, activation="linear", seed=0)
     out = n([1.0, 2.0, 3.0])
-    order = topological_order(out)
-    assert [v.op for v in order if v.op] == ["*", "+", "*", "+", "*", "+"]
-    first_add = next(v for v in order if v.op == "+")
-    assert first_add.children[0] is n.b  # b + w1*x1, then + w2*x2, ...
+    # out = ((b + w1*x1) + w2*x2) + w3*x3: walk the chain of sums down to b
+    act = out
+    for i in (2, 1, 0):
+        assert act.op == "+"
+        act, product = act.children
+        assert product.op == "*" and product.children[0] is n.w[i]
+    assert act is n.b
+    assert [v.op for v in topological_order(out) if v.op].count("*") == 3
     assert out.data == ((n.b.data + n.w[0].data * 1.0) + n.w[1].data * 2.0) + n.w[2].data * 3.0
     assert nn.Neuron(2, seed=0)([1.0, 2.0]).op == "tanh"
     assert nn.Neuron(2, "relu", seed=0)([1.0, 2.0]).op == "relu"

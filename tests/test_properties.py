@@ -505,8 +505,21 @@ def test_topological_order_is_a_valid_order_and_backward_accumulates(dag: dict[s
     assert len(position) == len(order) and order[-1] is out
     for v in order:
         assert all(position[id(c)] < position[id(v)] for c in v.children)
+        assert v.height == (1 + max(c.height for c in v.children) if v.children else 0)
+    assert [v.height for v in order] == sorted(v.height for v in order)
+    # backward() applies the chain rule in exactly the reverse topological order: the same
+    # sums in the same order as backward_step by hand and as gradients(), to the bit.
+    exact = gradients(out)
+    out.grad = 1.0
+    for v in reversed(order):
+        v.backward_step()
+    by_hand = [v.grad for v in order]
+    for v in order:
+        v.grad = 0.0
     out.backward()
     once = [v.grad for v in order]
+    assert once == by_hand
+    assert once == [exact.get(v, 0.0) for v in order]
     out.backward()
     twice = [v.grad for v in order]
     # A second call adds exactly one more pass. An intermediate node computes this pass

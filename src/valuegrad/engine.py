@@ -24,8 +24,6 @@ import re
 import threading
 from contextlib import contextmanager
 from fractions import Fraction
-from itertools import compress
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, Union
 
 from . import ops
@@ -90,7 +88,7 @@ class Value:
 
     # One Python object per node, with no __dict__: the operands live in two slots
     # (not a tuple) so the garbage collector tracks a single object per node.
-    __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_seen")
+    __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_height", "_seen")
 
     # Make NumPy hand `numpy.float64(2) + Value(3)` over to Value.__radd__.
     __array_ufunc__ = None
@@ -101,7 +99,8 @@ class Value:
     _op: Op | None
     _x: Any  # the first operand Value (None for a leaf)
     _y: Any  # the second operand Value, or the number y of a `const_y` op (x ** 2), else None
-    _seen: object  # which run of topological_order last reached this node (its visited mark)
+    _height: int  # 0 for a leaf, else 1 + the tallest operand's height: backward() goes tallest first
+    _seen: object  # which run of topological_order or backward() last reached this node (its mark)
 
     def __init__(self, data: Number, label: str = "") -> None:
         _check_number(data, "Value data")
@@ -113,6 +112,7 @@ class Value:
         self._op = None
         self._x = None
         self._y = None
+        self._height = 0
         self._seen = None
 
     # --- what a node shows -------------------------------------------------
@@ -129,6 +129,18 @@ class Value:
         if op is None:
             return ()
         return (self._x, self._y) if op.binary else (self._x,)
+
+    @property
+    def height(self) -> int:
+        """The most operations on a path from this Value down to a leaf: 0 for a leaf.
+
+        One more than the tallest operand's, so every node is taller than its
+        operands; `backward` goes from the tallest node down.
+
+        >>> a = Value(1.0); (a * 2 + a).height
+        2
+        """
+        return self._height
 
     @property
     def is_leaf(self) -> bool:
@@ -207,38 +219,23 @@ class Value:
         With ``create_graph=True`` the backward pass is itself recorded: every
         ``grad`` becomes a Value that can be differentiated again.
 
-        Iterative, never recursive: a chain of a million operations is fine.
+        The nodes are visited from the tallest down (a node's height is one more
+        than its tallest operand's, so all its users are taller than it): each has
+        received all of its gradient before it passes it on. Iterative, never
+        recursive: a chain of a million operations is fine.
         """
         if create_graph:
             _accumulate(gradients(self, None, create_graph=True))
             return
         with gc_paused():
-            order = topological_order(self)
             if self._op is None:
                 self.grad += _one(self.data)
                 return
-            # If a local derivative raises (0 ** -0.5, a NumPy error mode), every grad is put back.
-            before = list(map(_get_grad, order))
-            # Each node must pass on this call's gradient only, not what earlier calls
-            # left in it: set intermediate grads aside and add them back at the end.
-            # (Only nonzero grads are looked at: in a fresh graph, none but the leaves'.)
-            nonzero = zip(compress(order, before), compress(before, before))
-            kept = [(v, g) for v, g in nonzero if v._op is not None]
-            try:
-                for v, _ in kept:
-                    v.grad = zero_like(v.data)
-                self.grad = _one(self.data)
-                _chain_rule_all(reversed(order))
-                for v, old in kept:
-                    v.grad += old
-            except BaseException:
-                for v, g in zip(order, before):
-                    v.grad = g
-                raise
+            with _MARKS_LOCK:
+                _backpropagate(self, object())
 
 
 _new_value = object.__new__
-_get_grad = attrgetter("grad")
 
 
 def _node(data: Any, op: Op | None, x: Value | None, y: Any) -> Value:
@@ -253,6 +250,7 @@ def _node(data: Any, op: Op | None, x: Value | None, y: Any) -> Value:
     v._op = op
     v._x = x
     v._y = y
+    v._height = 0 if x is None else x._height + 1
     v._seen = None
     return v
 
@@ -283,12 +281,15 @@ def _constant(c: Any) -> Value | None:
 # Only the numbers a formula uses are read, and a derivative of 1 adds ``g`` itself.
 # They are evaluated over the same functions as `Op.local_grads` (ops.DATA_NAMESPACE).
 
-_READ_NODE = ["g = node.grad", "X = node._x"]
+
+def _read_node(op: Op) -> list[str]:
+    return ["g = node.grad", "X = node._x", "Y = node._y"] if op.binary else ["g = node.grad", "X = node._x"]
 
 
 def _chain_rule_lines(op: Op) -> list[str]:
+    """The lines applying the chain rule at a node of ``op``, given ``g``, ``X`` (and ``Y``)."""
     used = set(re.findall(r"[A-Za-z_]\w*", " ".join(op.partials)))
-    lines = ["Y = node._y"] if op.binary else []
+    lines = []
     if "x" in used:
         lines.append("x = X.data")
     if "y" in used:
@@ -342,9 +343,15 @@ def _method_source(op: Op, reflected: bool = False) -> str:
             f"    x = {first}.data",
             f"    y = {second}.data",
         ]
+        height = [
+            f"    hx = {first}._height",
+            f"    hy = {second}._height",
+            "    v._height = (hx if hx > hy else hy) + 1",
+        ]
     else:
         first, second = "self", "None"
         lines = ["def method(self):", "    x = self.data"]
+        height = ["    v._height = self._height + 1"]
     lines += [
         "    v = new(Value)",
         f"    v.data = out = {op.value}",
@@ -353,6 +360,7 @@ def _method_source(op: Op, reflected: bool = False) -> str:
         "    v._op = OP",
         f"    v._x = {first}",
         f"    v._y = {second}",
+        *height,
         "    v._seen = None",
         "    return v",
     ]
@@ -394,7 +402,7 @@ del _name, _op, _reflected, _doc
 
 _CHAIN_RULE: dict[Op, Callable[[Value], None]] = {
     op: _define(
-        "def chain_rule(node):\n" + _indent(_READ_NODE + _chain_rule_lines(op), 1),
+        "def chain_rule(node):\n" + _indent([*_read_node(op), *_chain_rule_lines(op)], 1),
         "chain_rule",
         what=f"the chain rule at a node of {op.name}",
     )
@@ -403,16 +411,40 @@ _CHAIN_RULE: dict[Op, Callable[[Value], None]] = {
 """For each op, the function applying the chain rule at one node (`Value.backward_step`)."""
 
 # backward() runs all nodes in one loop with the formulas inline (no call per node),
-# testing the most common ops first.
+# testing the most common ops first. It walks the graph as `topological_order` does,
+# tallest first: ``waiting[h]`` lists the nodes of height h reached so far (``waiting[0]``
+# the leaves). An operand is filed there the first time it is reached, and a gradient
+# an earlier call left in it is set aside in ``before``.
 _BY_FREQUENCY = (MUL, ADD, TANH, RELU, SUB, POW_CONST, DIV, NEG, EXP, LOG, SIGMOID, POW, ops.IDENTITY)
 assert set(_BY_FREQUENCY) == set(ops.OPS), "every op of the table needs a place in backward's loop"
-CHAIN_RULE_SOURCE = "def chain_rule_all(nodes):\n" + _indent(
-    ["for node in nodes:", "    op = node._op", "    if op is None:", "        continue"], 1
-) + _indent(_READ_NODE, 2)
+
+
+def _reach(operand: str) -> list[str]:
+    return [
+        f"if {operand}._seen is not seen:",
+        f"    {operand}._seen = seen",
+        f"    h = {operand}._height",
+        f"    waiting[h].append({operand})",
+        f"    if {operand}.grad:",
+        f"        before.append(({operand}, {operand}.grad))",
+        "        if h:",
+        f"            {operand}.grad = 0.0 if type({operand}.data) is float else type({operand}.data)(0)",
+    ]
+
+
+CHAIN_RULE_SOURCE = (
+    "def chain_rule_all(waiting, seen, before):\n"
+    + _indent(["for height in range(len(waiting) - 1, 0, -1):"], 1)
+    + _indent(["for node in reversed(waiting[height]):"], 2)
+    + _indent(["op = node._op", "X = node._x", "Y = node._y", *_reach("X")], 3)
+    + _indent(["if op.binary:"], 3)
+    + _indent(_reach("Y"), 4)
+    + _indent(["g = node.grad"], 3)
+)
 for _i, _op in enumerate(_BY_FREQUENCY):
-    CHAIN_RULE_SOURCE += _indent([f"{'if' if _i == 0 else 'elif'} op is OP{_i}:  # {_op.name}"], 2)
-    CHAIN_RULE_SOURCE += _indent(_chain_rule_lines(_op), 3)
-CHAIN_RULE_SOURCE += _indent(["else:", "    unknown(op)"], 2)
+    CHAIN_RULE_SOURCE += _indent([f"{'if' if _i == 0 else 'elif'} op is OP{_i}:  # {_op.name}"], 3)
+    CHAIN_RULE_SOURCE += _indent(_chain_rule_lines(_op), 4)
+CHAIN_RULE_SOURCE += _indent(["else:", "    unknown(op)"], 3)
 del _i, _op
 
 
@@ -423,10 +455,48 @@ def _unknown_op(op: Any) -> None:
 _chain_rule_all = _define(
     CHAIN_RULE_SOURCE,
     "chain_rule_all",
-    {"unknown": _unknown_op, **{f"OP{i}": op for i, op in enumerate(_BY_FREQUENCY)}},
+    {
+        "unknown": _unknown_op,
+        "range": range,
+        "reversed": reversed,
+        "len": len,
+        "type": type,
+        "float": float,
+        **{f"OP{i}": op for i, op in enumerate(_BY_FREQUENCY)},
+    },
     what="the chain-rule loop of backward()",
 )
 """``print(valuegrad.engine.CHAIN_RULE_SOURCE)`` shows the loop `backward()` runs."""
+
+
+def _backpropagate(root: Value, seen: object) -> None:
+    """Apply the chain rule at every node ``root`` depends on, tallest first; all or nothing.
+
+    Every user of a node is taller than it, so going down height by height each node
+    has received all of its gradient before it passes it on. The nodes are reached
+    as the chain rule runs, with no separate sort, in exactly the reverse of
+    `topological_order` (the same walk). Nodes reached are marked with ``seen``.
+    """
+    waiting: list[list[Value]] = [[] for _ in range(root._height + 1)]
+    waiting[-1].append(root)
+    root._seen = seen
+    # Nonzero grads found on the nodes, to put back if a local derivative raises (0 ** -0.5,
+    # a NumPy error mode). A node must pass on this call's gradient only, not what an earlier
+    # call left in it: intermediate grads are set aside and added back at the end.
+    before: list[tuple[Value, Any]] = [(root, root.grad)] if root.grad else []
+    try:
+        root.grad = _one(root.data)
+        _chain_rule_all(waiting, seen, before)
+        for v, old in before:
+            if v._op is not None:
+                v.grad += old
+    except BaseException:
+        for nodes in waiting:
+            for v in nodes:
+                v.grad = zero_like(v.data)
+        for v, old in before:
+            v.grad = old
+        raise
 
 
 @contextmanager
@@ -458,8 +528,12 @@ PAUSE_GC = True
 def topological_order(root: Value) -> list[Value]:
     """Every Value ``root`` depends on, each after all of its operands; ``root`` is last.
 
-    Deterministic (operands are visited in operand order) and iterative: depth is
-    limited by memory, not by Python's recursion limit.
+    The nodes come by height, shortest first: the leaves (height 0), then every
+    node whose operands are all leaves (height 1), and so on; a node's height is one
+    more than its tallest operand's, so each node comes after its operands. This is
+    exactly the reverse of the order in which `Value.backward` applies the chain rule.
+    Deterministic (it follows operand order only) and iterative: depth is limited by
+    memory, not by Python's recursion limit.
 
     >>> a = Value(1.0, label="a"); b = a * 2; c = b + a
     >>> [v.label or v.op for v in topological_order(c)]
@@ -469,57 +543,37 @@ def topological_order(root: Value) -> list[Value]:
         raise TypeError(f"topological_order needs a Value, got {type(root).__name__}")
     if root._op is None:
         return [root]
-    # A depth-first search. Each node reached is marked with this run's own token
-    # (a slot on the node: faster than a set of visited nodes); the lock keeps two
-    # threads from sorting overlapping graphs with each other's marks.
-    with _SORT_LOCK:
-        return _depth_first(root, object())
+    # Each node reached is marked with this run's own token (a slot on the node: faster
+    # than a set of visited nodes); the lock keeps two threads from walking overlapping
+    # graphs with each other's marks.
+    with _MARKS_LOCK:
+        return _by_height(root, object())
 
 
-def _depth_first(root: Value, seen: object) -> list[Value]:
+def _by_height(root: Value, seen: object) -> list[Value]:
+    # The same walk as backward(): from the tallest height down, each node's operands
+    # not reached yet are filed under their own height (they are shorter than it).
+    levels: list[list[Value]] = [[] for _ in range(root._height + 1)]
+    levels[-1].append(root)
+    root._seen = seen
+    for height in range(root._height, 0, -1):
+        for v in reversed(levels[height]):
+            x = v._x
+            if x._seen is not seen:
+                x._seen = seen
+                levels[x._height].append(x)
+            if v._op.binary:  # type: ignore[union-attr]  # above height 0, every node has an op
+                y = v._y
+                if y._seen is not seen:
+                    y._seen = seen
+                    levels[y._height].append(y)
     order: list[Value] = []
-    emit = order.append
-    stack: list[Any] = [root]
-    push, pop = stack.append, stack.pop
-    done = _DONE
-    while stack:
-        v = pop()
-        if v is done:  # the node under the marker has all its operands in `order`
-            emit(pop())
-            continue
-        if v._seen is seen:
-            continue
-        v._seen = seen
-        # Operands still to order: leaves go straight into `order`, others are expanded first.
-        x = v._x
-        if x._seen is seen:
-            x = None
-        elif x._op is None:
-            x._seen = seen
-            emit(x)
-            x = None
-        y = v._y if v._op.binary else None
-        if y is not None:
-            if y._seen is seen:
-                y = None
-            elif y._op is None:
-                y._seen = seen
-                emit(y)
-                y = None
-        if x is None and y is None:  # every operand is ordered: so is v
-            emit(v)
-            continue
-        push(v)
-        push(done)
-        if y is not None:
-            push(y)
-        if x is not None:
-            push(x)
+    for level in levels:
+        order += level
     return order
 
 
-_SORT_LOCK = threading.Lock()
-_DONE = object()
+_MARKS_LOCK = threading.Lock()
 
 
 # ---------------------------------------------------------------------------
