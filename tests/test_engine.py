@@ -348,6 +348,13 @@ def test_value_rejects_non_numbers(bad):
 def test_label_must_be_str():
     with pytest.raises(TypeError, match="label"):
         Value(1.0, label=3)
+    node = Value(1.0) * 2.0
+    assert node.label == ""  # a node made by an operation has no label until given one
+    with pytest.raises(TypeError, match="label must be a str, got int"):
+        node.label = 3  # type: ignore[assignment]
+    assert node.label == ""
+    node.label = "n"
+    assert node.label == "n" and "label='n'" in repr(node)
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, -1e-300])

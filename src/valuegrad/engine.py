@@ -88,14 +88,14 @@ class Value:
 
     # One Python object per node, with no __dict__: the operands live in two slots
     # (not a tuple) so the garbage collector tracks a single object per node.
-    __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_height", "_seen")
+    __slots__ = ("data", "grad", "_label", "_op", "_x", "_y", "_height", "_seen")
 
     # Make NumPy hand `numpy.float64(2) + Value(3)` over to Value.__radd__.
     __array_ufunc__ = None
 
     data: Any
     grad: Any
-    label: str
+    _label: str  # left unset on the nodes operations make (one store less per node): see `label`
     _op: Op | None
     _x: Any  # the first operand Value (None for a leaf)
     _y: Any  # the second operand Value, or the number y of a `const_y` op (x ** 2), else None
@@ -104,11 +104,9 @@ class Value:
 
     def __init__(self, data: Number, label: str = "") -> None:
         _check_number(data, "Value data")
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type(label).__name__}: {label!r}")
         self.data = data
         self.grad = zero_like(data)
-        self.label = label
+        self.label = label  # checked by the property below
         self._op = None
         self._x = None
         self._y = None
@@ -116,6 +114,20 @@ class Value:
         self._seen = None
 
     # --- what a node shows -------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """A name for drawings and compiled code; ``""`` when it has none."""
+        try:
+            return self._label
+        except AttributeError:  # a node made by an operation, never named
+            return ""
+
+    @label.setter
+    def label(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"label must be a str, got {type(name).__name__}: {name!r}")
+        self._label = name
 
     @property
     def op(self) -> str:
@@ -246,7 +258,6 @@ def _node(data: Any, op: Op | None, x: Value | None, y: Any) -> Value:
     v = _new_value(Value)
     v.data = data
     v.grad = 0.0 if type(data) is float else type(data)(0)
-    v.label = ""
     v._op = op
     v._x = x
     v._y = y
@@ -356,7 +367,6 @@ def _method_source(op: Op, reflected: bool = False) -> str:
         "    v = new(Value)",
         f"    v.data = out = {op.value}",
         "    v.grad = 0.0 if type(out) is float else type(out)(0)",
-        '    v.label = ""',
         "    v._op = OP",
         f"    v._x = {first}",
         f"    v._y = {second}",
