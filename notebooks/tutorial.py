@@ -269,8 +269,10 @@ def _(mo):
     The order matters: a node may only pass its gradient on once it has received
     all of it, that is, after every node that uses it. A *topological order* lists
     each node after its operands; walked in reverse, every node comes after all
-    its users. `topological_order` builds it without recursion, so a graph a
-    million nodes deep is fine.
+    its users. valuegrad's goes by *height*: a leaf has height 0, every other node
+    is one taller than its tallest operand (`v.height`), so listing the nodes
+    shortest first puts each one after its operands. `topological_order` builds it
+    without recursion, so a graph a million nodes deep is fine.
     """)
     return
 
@@ -287,7 +289,7 @@ def _(draw_dot, math, mo, one_neuron, show, topological_order):
         _v.backward_step()
     _x1 = next(_v for _v in order if _v.label == "x₁")
     assert math.isclose(_x1.grad, -1.5)
-    mo.vstack([mo.md("topological order: " + ", ".join(v.label for v in order)), show(draw_dot(o_auto, rankdir="LR"))])
+    mo.vstack([mo.md("topological order (height): " + ", ".join(f"{v.label} ({v.height})" for v in order)), show(draw_dot(o_auto, rankdir="LR"))])
     return
 
 
@@ -295,7 +297,8 @@ def _(draw_dot, math, mo, one_neuron, show, topological_order):
 def _(mo):
     mo.md(r"""
     That loop is `Value.backward()`: it seeds the output's gradient with 1 and
-    walks the reverse topological order.
+    walks the reverse topological order, tallest node first (it finds the nodes of
+    each height as it goes, so it needs no separate sort).
     """)
     return
 

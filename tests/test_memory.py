@@ -153,11 +153,13 @@ def chain_bytes_per_node(n: int) -> tuple[float, float, float]:
 
 
 def test_memory_per_node_of_a_chain(capsys):
-    """A budget, not a benchmark: each node is one slotted object and its float (~100 bytes).
+    """A budget, not a benchmark: each node is one slotted object, its float and its height.
 
-    Measured on CPython 3.11: about 112 bytes per node after the forward pass, 136 once
-    backward() has stored a float gradient on it, and a transient peak of about 150
-    during backward (the topological order and the saved gradients).
+    Measured on CPython 3.11 on this 100,000-deep chain: about 152 bytes per node after
+    the forward pass (96 for the node, 24 for its float, 32 for its height: an int object
+    of its own above 256), 176 once backward() has stored a float gradient on it, and a
+    transient peak of about 270 during backward (one list per height, which on a chain
+    is one per node, and the saved gradients).
     """
     forward, after_backward, peak = chain_bytes_per_node(100_000)
     with capsys.disabled():
@@ -165,9 +167,9 @@ def test_memory_per_node_of_a_chain(capsys):
             f"\nvaluegrad chain memory per node: {forward:.0f} B after forward, "
             f"{after_backward:.0f} B after backward, {peak:.0f} B peak during backward"
         )
-    assert 48 < forward < 160  # a __dict__ or a closure per node would push this far above
-    assert after_backward < 200
-    assert peak < 320
+    assert 48 < forward < 180  # a __dict__ (~100 B) or a closure per node would push this far above
+    assert after_backward < 210
+    assert peak < 330
 
 
 # --- training does not grow memory ---------------------------------------------------

@@ -284,13 +284,12 @@ def _constant(c: Any) -> Value | None:
 #     g = node.grad
 #     X = node._x
 #     Y = node._y
-#     x = X.data
-#     y = Y.data
-#     X.grad += (y) * g
-#     Y.grad += (x) * g
+#     X.grad += (Y.data) * g
+#     Y.grad += (X.data) * g
 #
-# Only the numbers a formula uses are read, and a derivative of 1 adds ``g`` itself.
-# They are evaluated over the same functions as `Op.local_grads` (ops.DATA_NAMESPACE).
+# Only the numbers a formula uses are read (into a local when it uses one twice), and
+# a derivative of 1 adds ``g`` itself. They are evaluated over the same functions as
+# `Op.local_grads` (ops.DATA_NAMESPACE).
 
 
 def _read_node(op: Op) -> list[str]:
@@ -299,15 +298,14 @@ def _read_node(op: Op) -> list[str]:
 
 def _chain_rule_lines(op: Op) -> list[str]:
     """The lines applying the chain rule at a node of ``op``, given ``g``, ``X`` (and ``Y``)."""
-    used = set(re.findall(r"[A-Za-z_]\w*", " ".join(op.partials)))
-    lines = []
-    if "x" in used:
-        lines.append("x = X.data")
-    if "y" in used:
-        lines.append("y = Y.data" if op.binary else "y = node._y")
-    if "out" in used:
-        lines.append("out = node.data")
-    for operand, d in zip("XY", op.partials):
+    names = re.findall(r"[A-Za-z_]\w*", " ".join(op.partials))
+    where = {"x": "X.data", "y": "Y.data" if op.binary else "node._y", "out": "node.data"}
+    lines = [f"{name} = {where[name]}" for name in where if names.count(name) > 1]
+    partials = [
+        re.sub(r"\b(x|y|out)\b", lambda m: where[m[1]] if names.count(m[1]) == 1 else m[1], d)
+        for d in op.partials
+    ]
+    for operand, d in zip("XY", partials):
         term = "g" if d == "1" else "-g" if d == "-1" else f"({d}) * g"
         lines.append(f"{operand}.grad += {term}")
     return lines
@@ -430,14 +428,14 @@ assert set(_BY_FREQUENCY) == set(ops.OPS), "every op of the table needs a place 
 
 
 def _reach(operand: str) -> list[str]:
+    """The lines run when backward() first reaches an operand: file it under its height."""
     return [
         f"if {operand}._seen is not seen:",
         f"    {operand}._seen = seen",
-        f"    h = {operand}._height",
-        f"    waiting[h].append({operand})",
-        f"    if {operand}.grad:",
+        f"    waiting[{operand}._height].append({operand})",
+        f"    if {operand}.grad:  # left by an earlier call: kept, and set aside if not a leaf",
         f"        before.append(({operand}, {operand}.grad))",
-        "        if h:",
+        f"        if {operand}._op is not None:",
         f"            {operand}.grad = 0.0 if type({operand}.data) is float else type({operand}.data)(0)",
     ]
 
@@ -446,10 +444,9 @@ CHAIN_RULE_SOURCE = (
     "def chain_rule_all(waiting, seen, before):\n"
     + _indent(["for height in range(len(waiting) - 1, 0, -1):"], 1)
     + _indent(["for node in reversed(waiting[height]):"], 2)
-    + _indent(["op = node._op", "X = node._x", "Y = node._y", *_reach("X")], 3)
-    + _indent(["if op.binary:"], 3)
+    + _indent(["op = node._op", "g = node.grad", "X = node._x", "Y = node._y"], 3)
+    + _indent([*_reach("X"), "if op.binary:"], 3)
     + _indent(_reach("Y"), 4)
-    + _indent(["g = node.grad"], 3)
 )
 for _i, _op in enumerate(_BY_FREQUENCY):
     CHAIN_RULE_SOURCE += _indent([f"{'if' if _i == 0 else 'elif'} op is OP{_i}:  # {_op.name}"], 3)
