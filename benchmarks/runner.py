@@ -96,7 +96,7 @@ class Config:
 
 
 MODES = {
-    "full": Config(100_000, 5, 100, 30, 3, 1_000_000, 3, 500, 7),
+    "full": Config(100_000, 9, 100, 30, 3, 1_000_000, 3, 500, 7),
     "quick": Config(20_000, 2, 6, 2, 1, 100_000, 1, 500, 2),
     "tiny": Config(400, 1, 2, 1, 1, 2_000, 1, 100, 1, compiled_memory=False),
 }
