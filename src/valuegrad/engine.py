@@ -436,7 +436,7 @@ def _reach(operand: str) -> list[str]:
         f"    if {operand}.grad:  # left by an earlier call: kept, and set aside if not a leaf",
         f"        before.append(({operand}, {operand}.grad))",
         f"        if {operand}._op is not None:",
-        f"            {operand}.grad = 0.0 if type({operand}.data) is float else type({operand}.data)(0)",
+        f"            {operand}.grad = zero_like({operand}.data)",
     ]
 
 
@@ -467,8 +467,7 @@ _chain_rule_all = _define(
         "range": range,
         "reversed": reversed,
         "len": len,
-        "type": type,
-        "float": float,
+        "zero_like": zero_like,
         **{f"OP{i}": op for i, op in enumerate(_BY_FREQUENCY)},
     },
     what="the chain-rule loop of backward()",
