@@ -575,8 +575,8 @@ def _(mo, vg):
     mo.md(
         "| op | value | ∂out/∂x | ∂out/∂y | note |\n|---|---|---|---|---|\n"
         + "\n".join(
-            f"| `{_op.name}` | `{_op.value}` | `{_op.partials[0]}` | "
-            + (f"`{_op.partials[1]}`" if len(_op.partials) == 2 else "")
+            f"| `{_op.symbol}` | `{_op.out}` | `{_op.d_dx}` | "
+            + (f"`{_op.d_dy}`" if _op.d_dy else "")
             + f" | {_op.doc} |"
             for _op in vg.ops.OPS
         )

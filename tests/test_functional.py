@@ -299,13 +299,21 @@ def test_constant_functions_have_zero_derivatives():
 def test_a_plain_number_output_is_refused_not_read_as_zero():
     import math
 
-    # math.sin turns the Value into a float: a silent derivative of 0 would be wrong (cos 1)
-    with pytest.raises(TypeError, match=r"plain number.*float\(\) or a math function"):
+    # math.sin would turn the Value into a float, and a silent derivative of 0 would be wrong (cos 1):
+    # a Value refuses to become a float, naming the method that stays in the graph
+    with pytest.raises(TypeError, match=r"not converted to a float.*v\.sin\(\)"):
         grad(lambda x: math.sin(x))(1.0)
-    with pytest.raises(TypeError, match="plain number"):
+    with pytest.raises(TypeError, match="not converted to a float"):
         hessian(lambda x, y: float(x * y))([1.0, 2.0])
-    with pytest.raises(TypeError, match="plain number"):
+    with pytest.raises(TypeError, match="Dual is not converted to a float"):
         jvp(lambda x: math.exp(x), [1.0], [1.0])
+    # a function that returns a plain number does not depend on its input through valuegrad
+    with pytest.raises(TypeError, match=r"plain number.*float\(\) or a math function"):
+        grad(lambda x: x.data * 2.0)(1.0)
+    with pytest.raises(TypeError, match="plain number"):
+        hessian(lambda x, y: 2.0)([1.0, 2.0])
+    with pytest.raises(TypeError, match="plain number"):
+        jvp(lambda x: x.primal, [1.0], [1.0])
 
 
 def test_bad_arguments_are_reported():

@@ -17,6 +17,11 @@ and `valuegrad.compile` are the functions of the modules of the same name (as
 `torch.autograd.gradcheck`); import their other names with
 ``from valuegrad.gradcheck import ...``. Optional dependencies (Graphviz,
 matplotlib, NumPy, tqdm) are imported only by the functions that need them.
+
+The engine (`valuegrad.value`, `valuegrad.backward`) is plain Python, compiled by
+Cython when valuegrad was installed with a C compiler present. `NATIVE` says
+which runs; set the environment variable ``VALUEGRAD_PURE_PYTHON=1`` before
+importing valuegrad to run the plain-Python files even when compiled ones exist.
 """
 
 from __future__ import annotations
@@ -25,10 +30,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import data, losses, nn, optim
+from ._engine_choice import NATIVE  # first: it decides which engine files load
+from .backward import topological_order
 from .compile import compile
-from .engine import Value, gradients, topological_order
-from .functional import Dual, grad, hessian, hvp, jvp, value_and_grad
+from .dual import Dual
+from .functional import grad, hessian, hvp, jvp, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .higher_order import gradients
+from .value import Value
 
 if TYPE_CHECKING:  # pragma: no cover
     from .viz import draw_dot, trace
@@ -48,6 +57,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "NATIVE",
     "Dual",
     "GradcheckError",
     "Value",

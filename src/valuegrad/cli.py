@@ -237,8 +237,8 @@ def _fmt(x: float) -> str:
 
 def _demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import examples, nn
+    from .backward import topological_order
     from .data import notebook_samples
-    from .engine import topological_order
     from .train import fit
 
     out = _out_dir(parser, args.out)

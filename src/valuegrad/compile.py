@@ -57,9 +57,7 @@ Rules and limits:
 
 from __future__ import annotations
 
-import ast
 import builtins
-import functools
 import importlib.util
 import itertools
 import keyword
@@ -73,9 +71,11 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from . import ops
-from .engine import Value, gc_paused, topological_order
+from . import numpy_math, ops, scalar_math
+from .backward import gc_paused, topological_order
+from .formulas import Formula
 from .ops import Op
+from .value import Value
 
 __all__ = ["compile", "Compiled", "Tape", "Group", "GraphChangedError", "DomainError", "MODES"]
 
@@ -163,9 +163,9 @@ class Tape:
             return f"constant {self.data[i]!r}{label}"
         assert op is not None
         args = [f"node {self.x[i]}"] + ([f"node {self.y[i]}"] if op.binary else [])
-        if op.const_y:
+        if op.number:
             args.append(repr(self.exponent[i]))
-        return f"{op.name!r}({', '.join(args)}){label}"
+        return f"{op.symbol!r}({', '.join(args)}){label}"
 
 
 def _trace(
@@ -181,10 +181,10 @@ def _trace(
         order = topological_order(out)
         # Values hash by identity (Value defines no __eq__), so they key the index directly.
         index = {v: i for i, v in enumerate(order)}
-        tape_ops = [v._op for v in order]
+        tape_ops = [v._operation for v in order]
         x = [-1 if op is None else index[v._x] for v, op in zip(order, tape_ops)]
-        y = [index[v._y] if op is not None and op.binary else -1 for v, op in zip(order, tape_ops)]
-        exponent = [v._y if op is not None and op.const_y else None for v, op in zip(order, tape_ops)]
+        y = [index[v._y] if op is not None and v._y is not None else -1 for v, op in zip(order, tape_ops)]
+        exponent = [v._k if op is not None and op.number else None for v, op in zip(order, tape_ops)]
         data = [v.data for v in order]
         labels_out = [v.label for v in order]
         leaf_ids = [id(v) if op is None else 0 for v, op in zip(order, tape_ops)]
@@ -241,20 +241,19 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _RESERVED = (
     set(keyword.kwlist)
     | set(getattr(keyword, "softkwlist", ()))
-    | set(ops.DATA_NAMESPACE)
-    | {"vpow", "v", "g"}
+    | set(ops.FUNCTIONS)
+    | {"v", "g"}
 )
 
 
-def _substitute(formula: str, x: str, y: str = "", out: str = "") -> str:
-    """An op-table formula with its variables replaced by expressions (whole words only)."""
-    names = {"x": x, "y": y, "out": out}
-    return _FORMULA_NAMES.sub(lambda m: names[m.group(1)], formula)
+def _substitute(formula: Formula, x: str, y: str = "", out: str = "") -> str:
+    """An op-table formula as code, its variables replaced by expressions (``y`` also stands for ``k``)."""
+    names = {name: expr for name, expr in (("x", x), ("y", y), ("k", y), ("out", out)) if expr}
+    return formula.substitute(names)
 
 
-@functools.cache
-def _uses(formula: str) -> frozenset[str]:
-    return frozenset(_FORMULA_NAMES.findall(formula))
+def _uses(formula: Formula) -> frozenset[str]:
+    return formula.variables
 
 
 def _literal(c: Any) -> str | None:
@@ -265,14 +264,9 @@ def _literal(c: Any) -> str | None:
     return None
 
 
-@functools.cache
-def _numeric(formula: str) -> Any:
+def _numeric(formula: Formula) -> Any:
     """The number a formula is, if it is a constant like ``1`` or ``-1``; else None."""
-    try:
-        value = ast.literal_eval(formula)
-    except (ValueError, SyntaxError):
-        return None
-    return value if type(value) in (int, float) else None
+    return formula.constant
 
 
 def _safe_name(label: str) -> str:
@@ -325,48 +319,10 @@ def _numpy() -> Any:
 
 
 def _numpy_namespace(np: Any) -> dict[str, Any]:
-    def sigmoid(x: Any) -> Any:
-        # The engine's two stable branches, branch-free: e = exp(-|x|) never overflows.
-        e = np.exp(-np.abs(x))
-        return np.where(np.greater_equal(x, 0), 1.0 / (1.0 + e), e / (1.0 + e))
-
-    def relu(x: Any) -> Any:
-        return np.maximum(x, 0.0)
-
-    def step(x: Any) -> Any:
-        return np.greater(x, 0.0)
-
-    def inv(x: Any) -> Any:
-        return np.divide(1.0, x)
-
-    return {
-        "exp": np.exp,
-        "log": np.log,
-        "pow": np.power,
-        "vpow": _positive_base(np.power, np),
-        "inv": inv,
-        "tanh": np.tanh,
-        "sigmoid": sigmoid,
-        "relu": relu,
-        "step": step,
-    }
+    return vars(numpy_math.functions(np))
 
 
-def _positive_base(power: Callable[[Any, Any], Any], np: Any = None) -> Callable[[Any, Any], Any]:
-    """``pow`` for a Value exponent: the engine's rule that the base must be positive."""
-
-    def vpow(x: Any, y: Any) -> Any:
-        bad = not (np.all(np.greater(x, 0)) if np is not None else x > 0)
-        if bad:
-            raise ValueError(
-                f"a ** b with a Value exponent needs a positive base a, got {x!r}: d(a**b)/db = a**b * log(a)"
-            )
-        return power(x, y)
-
-    return vpow
-
-
-_DATA_NAMESPACE = ops.DATA_NAMESPACE
+_DATA_NAMESPACE = {name: getattr(scalar_math, name) for name in ops.FUNCTIONS}
 
 
 # ---------------------------------------------------------------------------
@@ -447,7 +403,7 @@ def _straight_line(tape: Tape) -> tuple[str, list[Any]]:
     def operands(i: int) -> tuple[str, str]:
         op = tape.ops[i]
         assert op is not None
-        y = expr[tape.y[i]] if op.binary else (const_y(i) if op.const_y else "")
+        y = expr[tape.y[i]] if op.binary else (const_y(i) if op.number else "")
         return expr[tape.x[i]], y
 
     fwd = ["def forward(_in, _P):"]
@@ -471,7 +427,7 @@ def _straight_line(tape: Tape) -> tuple[str, list[Any]]:
         op = tape.ops[i]
         assert op is not None
         x, y = operands(i)
-        forward_text[i] = f"{name[i]} = {_substitute(op.value, x, y)}"
+        forward_text[i] = f"{name[i]} = {_substitute(op.out, x, y)}"
         fwd.append(f"    {forward_text[i]}{_comment(labels[i], name[i])}")
 
     out = n - 1
@@ -525,7 +481,7 @@ def _straight_line(tape: Tape) -> tuple[str, list[Any]]:
                 # `1 * g`, not `g`: over NumPy arrays a later `+=` must not change g in place
                 line = f"{target} = {'1 * ' if term == g else ''}{term}"
                 assigned.add(child)
-            bwd.append(f"    {line}  # out = {op.value}: d out/d{wrt} = {partial}")
+            bwd.append(f"    {line}  # out = {op.out}: d out/d{wrt} = {partial}")
 
     def tuple_of(items: list[str]) -> str:
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
@@ -550,11 +506,8 @@ def _straight_line(tape: Tape) -> tuple[str, list[Any]]:
 # (sequential, in the same order; + is commutative in IEEE arithmetic, so the
 # chain may run through either operand). Its backward is a reverse cumulative sum
 # because both local derivatives are the constant 1 (checked against the table).
-_ACCUMULATE = {"x + y": "add"}
-
-
 def _chainable(op: Op | None) -> bool:
-    return op is not None and op.value in _ACCUMULATE and op.binary and op.partials == ("1", "1")
+    return op is not None and bool(op.accumulates) and op.binary
 
 
 @dataclass
@@ -639,13 +592,13 @@ def _plan(tape: Tape) -> tuple[list[Group], Any, int]:
             key = (level[i], 1, len(chains[c]), "")
             grp = keyed.get(key)
             if grp is None:
-                grp = keyed[key] = Group(level[i], op.name, "chain", 0, 0, len(chains[c]), table_op=op)
+                grp = keyed[key] = Group(level[i], op.symbol, "chain", 0, 0, len(chains[c]), table_op=op)
             grp.nodes.append(c)  # chain ids for now
             continue
-        key = (level[i], 0, op_index[op], repr(tape.exponent[i]) if op.const_y else "")
+        key = (level[i], 0, op_index[op], repr(tape.exponent[i]) if op.number else "")
         grp = keyed.get(key)
         if grp is None:
-            grp = keyed[key] = Group(level[i], op.name, "op", 0, table_op=op)
+            grp = keyed[key] = Group(level[i], op.symbol, "op", 0, table_op=op)
         grp.nodes.append(i)
     groups = [keyed[k] for k in sorted(keyed)]
 
@@ -899,7 +852,7 @@ class _LevelCode:
             "".join(c for ax, c in enumerate(letters) if ax not in axes.get(role, ()))
             for role in range(len(hows))
         ]
-        self.fwd.append(f"    # [{number}] {grp.describe()}: out = {op.value}")
+        self.fwd.append(f"    # [{number}] {grp.describe()}: out = {op.out}")
         var = "XY"
         packed = [  # the expression of each operand; a repeated one is read once per distinct value
             self.emit_read(
@@ -916,19 +869,19 @@ class _LevelCode:
             small = tuple(1 if k in ax else d for k, d in enumerate(shape))
             full[role] = f"{packed[role]}.reshape({self.shape_text(small)})"
         x = full[0]
-        y = full[1] if op.binary else (self.read_exponents(grp, shape) if op.const_y else "")
+        y = full[1] if op.binary else (self.read_exponents(grp, shape) if op.number else "")
         out = f"v[{grp.start}:{grp.start + n}]" + (f".reshape({self.shape_text(shape)})" if multi else "")
         arrays = all(how[0] != "scalar" for how in hows)
-        if multi and op.value == "x * y" and arrays and set(sub[0]) | set(sub[1]) == set(letters):
+        if multi and op.product and arrays and set(sub[0]) | set(sub[1]) == set(letters):
             # x * y over repeated operands: an outer product, each lane one multiplication
             spec = f"'{sub[0]}...,{sub[1]}...->{letters}...'"
             self.fwd.append(f"    einsum({spec}, {packed[0]}, {packed[1]}, out={out})")
         else:
-            self.fwd.append(f"    {out}{'[...]' if multi else ''} = {_substitute(op.value, x, y)}")
+            self.fwd.append(f"    {out}{'[...]' if multi else ''} = {_substitute(op.out, x, y)}")
         if not needs_grad:
             return
         gvar = f"G{number}"
-        self.bwd.append(f"    # [{number}] {grp.describe()}: out = {op.value}")
+        self.bwd.append(f"    # [{number}] {grp.describe()}: out = {op.out}")
         self.bwd.append(
             f"    {gvar} = g[{grp.start}:{grp.start + n}]"
             + (f".reshape({self.shape_text(shape)})" if multi else "")
@@ -943,7 +896,7 @@ class _LevelCode:
             else:
                 targets = self.slot[grp.operands[role]]
             size = len(targets)
-            other = {"x": 0, "y": 1}.get(partial.strip(), -1) if op.binary else -1
+            other = 1 - role if op.product else -1  # out = x * y: d out/dx = y, d out/dy = x
             if multi and other >= 0 and hows[other][0] != "scalar":
                 # (d out/d operand = the other operand) * G, summed over this operand's repeats
                 spec = f"'{letters}...,{sub[other]}...->{sub[role]}...'"
@@ -972,7 +925,7 @@ class _LevelCode:
         return self.emit_read(("const", values), "", shape, False)
 
     def chain(self, number: int, grp: Group) -> None:
-        ufunc = _ACCUMULATE[grp.table_op.value if grp.table_op else ""]
+        ufunc = grp.table_op.accumulates if grp.table_op else ""
         m, k = grp.chains, grp.links
         a = f"A{number}"
         self.fwd.append(f"    # [{number}] {grp.describe()}: link j = link j-1 + operand j")

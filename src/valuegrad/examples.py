@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from .engine import Value
+from .value import Value
 
 __all__ = ["first_expression", "one_neuron", "ONE_NEURON_BIAS"]
 

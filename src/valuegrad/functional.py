@@ -26,8 +26,9 @@ import numbers
 from typing import Any, Callable, Sequence, Union
 
 from . import ops
-from .engine import Number, Value, _node, gradients, zero_like
-from .ops import Op
+from .dual import Dual, _number
+from .higher_order import gradients
+from .value import Value, _node, zero_like
 
 __all__ = ["grad", "value_and_grad", "hessian", "hvp", "jvp", "Dual"]
 
@@ -252,142 +253,6 @@ def hvp(f: Callable[..., Any]) -> Callable[[Sequence[Any], Sequence[Any]], list[
     return hvp_f
 
 
-# ---------------------------------------------------------------------------
-# Forward mode: dual numbers
-# ---------------------------------------------------------------------------
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and not isinstance(x, Value)
-
-
-class Dual:
-    """A number with a tangent: ``primal + tangent·ε`` where ``ε² = 0`` (forward-mode autodiff).
-
-    Applying an operation to Duals applies it to the primals and carries the tangent
-    along with the chain rule, ``tangent_out = Σ local_derivative_i · tangent_i``,
-    both read from the op table. A function written for Values (operators with
-    numbers on either side, ``.tanh() .exp() .log() .relu() .sigmoid()``) runs
-    unchanged on Duals.
-
-    >>> x = Dual(2.0, 1.0)          # x = 2, dx = 1
-    >>> y = x * x + 3 * x           # y = x**2 + 3x, dy/dx = 2x + 3
-    >>> y.primal, y.tangent
-    (10.0, 7.0)
-
-    Duals hold numbers only: nesting Duals (forward over forward) is not supported.
-    """
-
-    __slots__ = ("primal", "tangent")
-
-    # Make NumPy hand `numpy.float64(2) * Dual(...)` over to Dual.__rmul__, as for Value.
-    __array_ufunc__ = None
-
-    primal: Any
-    tangent: Any
-
-    def __init__(self, primal: Number, tangent: Number = 0) -> None:
-        for what, x in (("primal", primal), ("tangent", tangent)):
-            if not _is_number(x):
-                raise TypeError(
-                    f"Dual {what} must be a real number (int, float, Fraction, NumPy scalar), "
-                    f"got {type(x).__name__}: {x!r}"
-                )
-        self.primal = primal
-        self.tangent = tangent
-
-    @property
-    def data(self) -> Any:
-        """The primal, under the name Values use (so ``x.data`` in a function still reads the number)."""
-        return self.primal
-
-    def __repr__(self) -> str:
-        return f"Dual(primal={self.primal!r}, tangent={self.tangent!r})"
-
-    def __float__(self) -> float:
-        return float(self.primal)
-
-    def __add__(self, other: Dual | Number) -> Dual:
-        return _dual_binary(ops.ADD, self, other)
-
-    def __radd__(self, other: Number) -> Dual:
-        return _dual_binary(ops.ADD, other, self)
-
-    def __sub__(self, other: Dual | Number) -> Dual:
-        return _dual_binary(ops.SUB, self, other)
-
-    def __rsub__(self, other: Number) -> Dual:
-        return _dual_binary(ops.SUB, other, self)
-
-    def __mul__(self, other: Dual | Number) -> Dual:
-        return _dual_binary(ops.MUL, self, other)
-
-    def __rmul__(self, other: Number) -> Dual:
-        return _dual_binary(ops.MUL, other, self)
-
-    def __truediv__(self, other: Dual | Number) -> Dual:
-        return _dual_binary(ops.DIV, self, other)
-
-    def __rtruediv__(self, other: Number) -> Dual:
-        return _dual_binary(ops.DIV, other, self)
-
-    def __pow__(self, other: Dual | Number) -> Dual:
-        if _is_number(other):  # a number exponent is part of the op, as for Values (x ** 2)
-            out = ops.POW_CONST.forward(self.primal, other)
-            return Dual(out, ops.POW_CONST.local_grads(self.primal, other, out) * self.tangent)
-        return _dual_binary(ops.POW, self, other)
-
-    def __rpow__(self, other: Number) -> Dual:
-        return _dual_binary(ops.POW, other, self)
-
-    def __neg__(self) -> Dual:
-        return _dual_unary(ops.NEG, self)
-
-    def exp(self) -> Dual:
-        """e ** self."""
-        return _dual_unary(ops.EXP, self)
-
-    def log(self) -> Dual:
-        """Natural logarithm; `ValueError` for a non-positive primal."""
-        return _dual_unary(ops.LOG, self)
-
-    def tanh(self) -> Dual:
-        """Hyperbolic tangent."""
-        return _dual_unary(ops.TANH, self)
-
-    def sigmoid(self) -> Dual:
-        """Logistic function."""
-        return _dual_unary(ops.SIGMOID, self)
-
-    def relu(self) -> Dual:
-        """max(0, self); its derivative is 1 where the primal is > 0, else 0."""
-        return _dual_unary(ops.RELU, self)
-
-
-def _dual_unary(op: Op, x: Dual) -> Dual:
-    out = op.forward(x.primal, None)
-    return Dual(out, op.local_grads(x.primal, None, out) * x.tangent)
-
-
-def _dual_binary(op: Op, x: Any, y: Any) -> Dual:
-    # A number operand is a constant: its tangent term is left out (not added as
-    # 0 * d, which would turn an infinite local derivative into NaN).
-    x_dual, y_dual = isinstance(x, Dual), isinstance(y, Dual)
-    if (not x_dual and not _is_number(x)) or (not y_dual and not _is_number(y)):
-        return NotImplemented
-    xp = x.primal if x_dual else x
-    yp = y.primal if y_dual else y
-    out = op.forward(xp, yp)
-    dx, dy = op.local_grads(xp, yp, out)
-    if x_dual and y_dual:
-        tangent = dx * x.tangent + dy * y.tangent
-    elif x_dual:
-        tangent = dx * x.tangent
-    else:
-        tangent = dy * y.tangent
-    return Dual(out, tangent)
-
-
 def jvp(f: Callable[..., Any], inputs: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """``(f(*inputs), directional derivative of f along tangents)`` in one forward pass.
 
@@ -406,16 +271,16 @@ def jvp(f: Callable[..., Any], inputs: Sequence[Any], tangents: Sequence[Any]) -
     duals = []
     for i, (x, t) in enumerate(zip(point, direction)):
         x = x.data if isinstance(x, Value) else x
-        if not _is_number(x):
+        if not _number(x):
             raise TypeError(f"jvp: input {i} must be a number or a Value, got {type(x).__name__}: {x!r}")
-        if not _is_number(t):
+        if not _number(t):
             raise TypeError(f"jvp: tangent {i} must be a number, got {type(t).__name__}: {t!r}")
         duals.append(Dual(x, t))
     out = f(*duals)
     if isinstance(out, Dual):
         return out.primal, out.tangent
     name = getattr(f, "__name__", "f")
-    if _is_number(out):
+    if _number(out):
         raise TypeError(
             f"jvp's function {name} returned a plain number ({out!r}), not a Dual: it does not depend "
             "on its inputs through valuegrad operations. Did it call float() or a math function on its input?"

@@ -12,7 +12,8 @@ import math
 import numbers
 from typing import Any, Callable, Sequence
 
-from .engine import Number, Value, gradients
+from .higher_order import gradients
+from .value import Number, Value
 
 __all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "GradcheckError"]
 

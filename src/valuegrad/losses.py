@@ -19,7 +19,7 @@ import math
 import numbers
 from typing import Any, Sequence, Union
 
-from .engine import Value
+from .value import Value
 
 __all__ = ["binary_cross_entropy", "hinge", "l2", "mse"]
 

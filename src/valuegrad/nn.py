@@ -46,7 +46,7 @@ import random
 from typing import Any, Callable, Mapping, Sequence, Union
 
 from . import ops
-from .engine import Value, zero_like
+from .value import Value, zero_like
 
 __all__ = [
     "ACTIVATIONS",

@@ -26,7 +26,7 @@ import math
 import numbers
 from typing import Callable, Iterable, Sequence
 
-from .engine import Value, zero_like
+from .value import Value, zero_like
 
 __all__ = ["SGD", "Adam", "LinearDecay", "Optimizer"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Sequence
 
-from . import ops
+from . import numpy_math, op_functions, ops
 
 if TYPE_CHECKING:
     from .train import History
@@ -67,18 +67,14 @@ def _numpy_forward(model: Any) -> Any:
     layers = getattr(model, "layers", None)
     if not layers or not all(hasattr(layer, "neurons") for layer in layers):
         return None
-    namespace = {
-        "tanh": np.tanh,
-        "relu": lambda x: np.maximum(x, 0.0),
-        "sigmoid": lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),  # = 1 / (1 + e^-x), with no overflow
-    }
+    f = numpy_math.functions(np)
     op_of = {"tanh": ops.TANH, "relu": ops.RELU, "sigmoid": ops.SIGMOID}
     weights = []
     for layer in layers:
         W = np.array([[w.data for w in n.w] for n in layer.neurons], dtype=float)
         b = np.array([n.b.data for n in layer.neurons], dtype=float)
         act = layer.neurons[0].activation
-        fn = None if act == "linear" else ops.build(op_of[act], namespace)[0]
+        fn = None if act == "linear" else op_functions.VALUE[op_of[act].name]
         weights.append((W, b, fn))
 
     def forward(points: Any) -> Any:
@@ -86,7 +82,7 @@ def _numpy_forward(model: Any) -> Any:
         for W, b, fn in weights:
             h = h @ W.T + b
             if fn is not None:
-                h = fn(h, None)
+                h = fn(h, None, f)
         return h[:, 0]
 
     return forward

@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, Union
 
 from . import losses
-from .engine import Value, gc_paused
+from .backward import gc_paused
 from .nn import MLP, Module
 from .optim import SGD, Adam, Optimizer
+from .value import Value
 
 __all__ = ["LOSSES", "History", "accuracy", "compute_loss", "fit"]
 

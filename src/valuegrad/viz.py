@@ -41,7 +41,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from .engine import Value, topological_order
+from .backward import topological_order
+from .value import Value
 
 __all__ = [
     "trace",
@@ -287,11 +288,11 @@ def _exponent(y: Any) -> str:
 
 
 def _op_label(v: Value) -> str:
-    op = v._op
+    op = v._operation
     assert op is not None
-    if op.const_y:
-        return f"{op.name}{_exponent(v._y)}"
-    return op.name
+    if op.number:
+        return f"{op.symbol}{_exponent(v._k)}"
+    return op.symbol
 
 
 def _record(v: Value, fill: str, bold: bool) -> str:
@@ -395,12 +396,12 @@ def draw_dot(
     for i, v in enumerate(order):
         if v is root:
             fill, bold = OUTPUT_COLOR, True
-        elif v._op is None:
+        elif v.is_leaf:
             fill, bold = LEAF_COLOR, False
         else:
             fill, bold = INTERMEDIATE_COLOR, False
         lines.append(f"  v{i} [shape=plain, label={_record(v, fill, bold)}];")
-        if v._op is not None:
+        if not v.is_leaf:
             n_ops += 1
             lines.append(
                 f'  op{i} [shape=ellipse, style=filled, fillcolor="{OP_COLOR}", '
