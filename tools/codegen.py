@@ -127,7 +127,7 @@ def value_methods(ops: Any) -> str:
                 else:
                     lines += [
                         "    # a number operand becomes a new leaf (a constant)",
-                        "    operand = other if isinstance(other, Value) else _operand(other)",
+                        "    operand: Value | None = other if isinstance(other, Value) else _operand(other)",
                         "    if operand is None:",
                         "        return NotImplemented",
                         f"    {made}",

@@ -19,7 +19,7 @@ from typing import Any
 
 from .backward import topological_order
 from .ops import by_name
-from .value import Value, _node, _node_with_number
+from .value import Value, _node, _node_with_number, attributes_of
 
 __all__ = ["reduce_graph", "deepcopy_graph", "rebuild_graph"]
 
@@ -27,7 +27,7 @@ Row = tuple[Any, ...]  # (class or None, data, grad, label, op name or None, x i
 
 
 def _attributes(v: Value) -> dict[str, Any] | None:
-    return dict(v.__dict__) or None
+    return attributes_of(v) or None
 
 
 def _rows(root: Value, known: dict[int, Any] | None = None) -> list[Row]:
@@ -72,7 +72,8 @@ def _build(rows: list[Row], known: dict[int, Any] | None, memo: dict[int, Any] |
         if label:
             v.label = label
         if attributes:
-            v.__dict__.update(copy.deepcopy(attributes, memo) if memo is not None else attributes)
+            for name, value in (copy.deepcopy(attributes, memo) if memo is not None else attributes).items():
+                setattr(v, name, value)
         nodes.append(v)
     return nodes[-1]
 

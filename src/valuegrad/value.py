@@ -100,8 +100,9 @@ def _check_number(x: object, what: str) -> None:
         )
 
 
-_dying: list = []  # see Value.__dealloc__
-_freeing = False
+_dying: list = []  # compiled engine: operands waiting to be freed (see Value.__dealloc__)
+_nesting = 0
+_draining = False
 
 
 @cython.no_gc  # a node refers only to its operands, never back: no cycles for the collector to find
@@ -124,7 +125,8 @@ class Value:
 
     # One object per node. The operands live in two fields of their own (not a tuple),
     # so a node is a single object; a number that is part of the op (the 2 of x ** 2)
-    # has a field of its own, `_k`. `__dict__` holds attributes you attach yourself.
+    # has a field of its own, `_k`. `__dict__` holds attributes you attach yourself
+    # (see "attributes of your own" below).
     __slots__ = (
         "data",
         "grad",
@@ -151,6 +153,7 @@ class Value:
     _k: Any  # the number of an op that takes one (the exponent of x ** 2); set only on such nodes
     _height: int  # 0 for a leaf, else 1 + the tallest operand's height: backward() goes tallest first
     _seen: object  # which run of topological_order or backward() last reached this node (its mark)
+    _attributes: dict[str, Any] | None  # compiled only: attributes of your own (see below)
 
     def __init__(self, data: Number, label: str = "") -> None:
         _check_number(data, "Value data")
@@ -173,9 +176,7 @@ class Value:
 
     @label.setter
     def label(self, name: str) -> None:
-        if not isinstance(name, str):
-            raise TypeError(f"label must be a str, got {type(name).__name__}: {name!r}")
-        self._label = name
+        self._label = _checked_label(name)
 
     @property
     def op(self) -> str:
@@ -261,7 +262,9 @@ class Value:
     def __ge__(self, other: Value | Number) -> bool:
         return self.data >= (other.data if isinstance(other, Value) else other)
 
-    __hash__ = object.__hash__
+    def __hash__(self) -> int:
+        # Identity, as object's own (a class that defines __lt__ must say so, compiled).
+        return id(self) >> 4
 
     # --- operations: each makes a new node; the math is in valuegrad.ops ------
 
@@ -269,7 +272,7 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         """``self + other``: sum."""
         # a number operand becomes a new leaf (a constant)
-        operand = other if isinstance(other, Value) else _operand(other)
+        operand: Value | None = other if isinstance(other, Value) else _operand(other)
         if operand is None:
             return NotImplemented
         return _node(self.data + operand.data, ADD, self, operand)
@@ -277,7 +280,7 @@ class Value:
     def __radd__(self, other: Value | Number) -> Value:
         """``other + self``: sum."""
         # a number operand becomes a new leaf (a constant)
-        operand = other if isinstance(other, Value) else _operand(other)
+        operand: Value | None = other if isinstance(other, Value) else _operand(other)
         if operand is None:
             return NotImplemented
         return _node(operand.data + self.data, ADD, operand, self)
@@ -285,7 +288,7 @@ class Value:
     def __sub__(self, other: Value | Number) -> Value:
         """``self - other``: difference."""
         # a number operand becomes a new leaf (a constant)
-        operand = other if isinstance(other, Value) else _operand(other)
+        operand: Value | None = other if isinstance(other, Value) else _operand(other)
         if operand is None:
             return NotImplemented
         return _node(self.data - operand.data, SUB, self, operand)
@@ -293,7 +296,7 @@ class Value:
     def __rsub__(self, other: Value | Number) -> Value:
         """``other - self``: difference."""
         # a number operand becomes a new leaf (a constant)
-        operand = other if isinstance(other, Value) else _operand(other)
+        operand: Value | None = other if isinstance(other, Value) else _operand(other)
         if operand is None:
             return NotImplemented
         return _node(operand.data - self.data, SUB, operand, self)
@@ -301,7 +304,7 @@ class Value:
     def __mul__(self, other: Value | Number) -> Value:
         """``self * other``: product."""
         # a number operand becomes a new leaf (a constant)
-        operand = other if isinstance(other, Value) else _operand(other)
+        operand: Value | None = other if isinstance(other, Value) else _operand(other)
         if operand is None:
             return NotImplemented
         return _node(self.data * operand.data, MUL, self, operand)
@@ -309,7 +312,7 @@ class Value:
     def __rmul__(self, other: Value | Number) -> Value:
         """``other * self``: product."""
         # a number operand becomes a new leaf (a constant)
-        operand = other if isinstance(other, Value) else _operand(other)
+        operand: Value | None = other if isinstance(other, Value) else _operand(other)
         if operand is None:
             return NotImplemented
         return _node(operand.data * self.data, MUL, operand, self)
@@ -317,7 +320,7 @@ class Value:
     def __truediv__(self, other: Value | Number) -> Value:
         """``self / other``: quotient."""
         # a number operand becomes a new leaf (a constant)
-        operand = other if isinstance(other, Value) else _operand(other)
+        operand: Value | None = other if isinstance(other, Value) else _operand(other)
         if operand is None:
             return NotImplemented
         return _node(self.data / operand.data, DIV, self, operand)
@@ -325,7 +328,7 @@ class Value:
     def __rtruediv__(self, other: Value | Number) -> Value:
         """``other / self``: quotient."""
         # a number operand becomes a new leaf (a constant)
-        operand = other if isinstance(other, Value) else _operand(other)
+        operand: Value | None = other if isinstance(other, Value) else _operand(other)
         if operand is None:
             return NotImplemented
         return _node(operand.data / self.data, DIV, operand, self)
@@ -343,7 +346,7 @@ class Value:
     def __rpow__(self, other: Value | Number) -> Value:
         """``other ** self``: power with a Value exponent (positive base)."""
         # a number operand becomes a new leaf (a constant)
-        operand = other if isinstance(other, Value) else _operand(other)
+        operand: Value | None = other if isinstance(other, Value) else _operand(other)
         if operand is None:
             return NotImplemented
         return _node(vpower(operand.data, self.data), POW_VALUE, operand, self)
@@ -429,6 +432,39 @@ class Value:
 
     _backward = backward_step  # micrograd's name
 
+    # --- attributes of your own (p.m = 0.0) ---------------------------------
+
+    # As plain Python, a Value keeps them in its `__dict__` slot, which Python makes on
+    # first use. Compiled, a Value has no such slot (Cython would make a dict for every
+    # node): it keeps them in `_attributes`, made on first use, through the three methods
+    # below. Plain Python does not use these three (they are removed at the end of this file).
+
+    def __getattr__(self, name: str) -> Any:
+        attributes = self._attributes
+        if attributes is not None and name in attributes:
+            return attributes[name]
+        raise AttributeError(f"'Value' object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "data":
+            self.data = value
+        elif name == "grad":
+            self.grad = value
+        elif name == "label":
+            self._label = _checked_label(value)
+        elif name in _FIELDS:
+            raise AttributeError(f"Value.{name} is kept by valuegrad: it cannot be set")
+        else:
+            if self._attributes is None:
+                self._attributes = {}
+            self._attributes[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        attributes = self._attributes
+        if attributes is None or name not in attributes:
+            raise AttributeError(f"'Value' object has no attribute {name!r} to delete")
+        del attributes[name]
+
     # --- copies and pickles -------------------------------------------------
 
     def __reduce__(self) -> Any:
@@ -443,22 +479,47 @@ class Value:
 
     def __dealloc__(self) -> None:
         # Called by Cython, in the compiled engine only, as a node is freed. Freeing a node
-        # may free its operands, theirs, and so on: done by nested calls, a chain of a
-        # million nodes would overflow the C stack. So the operands are parked in a list
-        # and the outermost call frees them one at a time. (Plain Python objects get the
-        # same treatment from Python itself, its "trashcan".)
-        global _freeing
-        if self._x is not None:
+        # frees the operands only it used, theirs, and so on: each a call inside the last.
+        # On a chain of a million nodes that would overflow the C stack, so beyond 50 nested
+        # calls the operands are parked in a list, freed one at a time by the outermost call.
+        # (Plain Python objects get the same treatment from Python itself: its "trashcan".)
+        global _nesting, _draining
+        if _nesting < 50:
+            _nesting += 1
+            self._x = None  # type: ignore[assignment]
+            self._y = None
+            _nesting -= 1
+        elif self._x is not None:
             _dying.append(self._x)
             self._x = None  # type: ignore[assignment]
             if self._y is not None:
                 _dying.append(self._y)
                 self._y = None
-        if not _freeing:
-            _freeing = True
+        if _nesting == 0 and _dying and not _draining:
+            _draining = True
             while _dying:
                 _dying.pop()
-            _freeing = False
+            _draining = False
+
+
+def _checked_label(name: object) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"label must be a str, got {type(name).__name__}: {name!r}")
+    return name
+
+
+# What a compiled Value's __setattr__ refuses, as plain Python does (its fields and read-only properties).
+_FIELDS = frozenset(
+    ("_label", "_operation", "_x", "_y", "_k", "_height", "_seen", "_attributes")
+    + ("op", "children", "height", "is_leaf", "_prev", "_op")
+)
+
+
+def attributes_of(v: Value) -> dict[str, Any]:
+    """The attributes attached to ``v`` (``p.m = 0.0``), as a new dict."""
+    if cython.compiled:
+        return dict(v._attributes) if v._attributes is not None else {}
+    return dict(v.__dict__)
 
 
 def _node(data: Any, op: Any, x: Value, y: Value | None) -> Value:
@@ -510,6 +571,9 @@ def _number(c: Any) -> bool:
     """True for a plain number that can be the ``k`` of an op (the exponent of ``x ** 2``)."""
     return not isinstance(c, (bool, Value)) and isinstance(c, numbers.Real)
 
+
+if not cython.compiled:  # a plain-Python Value has its __dict__ slot: see "attributes of your own"
+    del Value.__getattr__, Value.__setattr__, Value.__delattr__
 
 # BEGIN GENERATED checks: `python tools/codegen.py` writes this from src/valuegrad/ops.py
 SOURCES = {
