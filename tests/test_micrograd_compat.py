@@ -420,3 +420,37 @@ def test_a_value_passed_where_python_wants_a_float_raises(mods, cut):
     engine, _ = mods
     with pytest.raises(TypeError):
         cut(engine.Value(1.0))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    results = [doctest.testmod(module) for module in (drop_in_engine, drop_in_nn)]
+    assert all(r.failed == 0 and r.attempted > 0 for r in results)
+
+
+@pytest.mark.slow
+def test_the_coming_from_micrograd_page_runs_and_prints_what_it_says():
+    """The guide's Python blocks run in order, and print what their comments say."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    page = Path(__file__).resolve().parents[1] / "docs" / "guide" / "coming-from-micrograd.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == 2
+    printed, promised = [], []
+    namespace: dict = {}
+    for block in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(block, str(page), "exec"), namespace)
+        printed.append(out.getvalue().splitlines())
+        promised.append(re.findall(r"^print\(.*\)\s+# (.*)$", block, re.M))
+    assert printed[0] == promised[0] == ["Layer of [LinearNeuron(16)]", "337"]
+    ours, theirs, difference = printed[1]
+    assert [ours, theirs] == promised[1][:2]  # the two losses, as the page prints them
+    assert ours.split()[1] == theirs.split()[1]
+    assert promised[1][2].startswith("about ") and float(difference) < 1e-12

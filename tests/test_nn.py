@@ -535,3 +535,10 @@ def test_from_dict_rejects_non_dicts():
     for bad in (None, [], "model", 3):
         with pytest.raises(nn.ModelFileError):
             nn.MLP.from_dict(bad)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(nn)
+    assert result.failed == 0 and result.attempted >= 15
