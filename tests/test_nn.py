@@ -1,11 +1,12 @@
-"""valuegrad.nn: Neuron, Layer, MLP (shapes, initial values, micrograd's parameter order, gradients
-against PyTorch) and model files (round trip, every kind of bad file)."""
+"""valuegrad.nn: Neuron, Layer, MLP (shapes, inputs, initial values, micrograd's parameter order,
+gradients against PyTorch) and model files (round trip, every kind of bad file)."""
 
 from __future__ import annotations
 
 import json
 import math
 import random
+import re
 
 import pytest
 
@@ -90,6 +91,68 @@ def test_wrong_input_length_names_the_sizes():
         nn.MLP(1, [1], seed=0)(2.0)  # type: ignore[arg-type]
 
 
+def test_any_ordered_iterable_is_read_once_and_every_neuron_sees_it():
+    model = nn.MLP(3, [4, 2], seed=0)
+    row = [0.5, -1.0, 2.0]
+    expected = [v.data for v in model(row)]
+    for x in (tuple(row), iter(row), (v for v in row), map(float, row)):
+        assert [v.data for v in model(x)] == expected, type(x).__name__
+    layer, neuron = model.layers[0], model.layers[0].neurons[0]
+    assert [v.data for v in layer(v for v in row)] == [v.data for v in layer(row)]
+    assert neuron(iter(row)).data == neuron(row).data
+    assert model.predict(v for v in row) == expected
+    # A generator of the wrong length is still an error, after being read once.
+    with pytest.raises(ValueError, match="expects 3 inputs, got 2"):
+        model(v for v in row[:2])
+
+
+def test_a_numpy_row_is_an_input():
+    np = pytest.importorskip("numpy")
+    model = nn.MLP(2, [3, 1], activation="relu", last_activation="linear", seed=4)
+    X = np.array([[0.25, -0.75], [1.5, 0.5]])
+    for row in X:
+        assert model(row).data == model([float(v) for v in row]).data
+        assert model.predict(row) == model([float(v) for v in row]).data
+    assert model(np.array([1, -2])).data == model([1, -2]).data  # NumPy ints
+    with pytest.raises(ValueError, match="expects 2 inputs, got 4"):
+        model(X.ravel())
+
+
+@pytest.mark.parametrize(
+    "x, fragment",
+    [
+        (["a", "b", "c"], "MLP input 0 must be a number or a Value, got str: 'a'"),
+        ([1.0, None, 2.0], "MLP input 1 must be a number or a Value, got NoneType: None"),
+        ([1.0, 2.0, True], "MLP input 2 must be a number or a Value, got bool: True"),
+        ([1.0, 2.0, [3.0]], "MLP input 2 must be a number or a Value, got list: [3.0]"),
+        ({1.0, 2.0, 3.0}, "takes a list of 3 numbers or Values"),
+        ({"a": 1.0, "b": 2.0, "c": 3.0}, "got dict"),
+        ("abc", "got str: 'abc'"),
+        (Value(1.0), "got Value"),
+    ],
+)
+def test_bad_inputs_raise_type_error_naming_the_input(x, fragment):
+    model = nn.MLP(3, [2, 1], seed=0)
+    with pytest.raises(TypeError) as e:
+        model(x)
+    assert fragment in str(e.value)
+    # Before this was checked, ["a", "b", "c"] failed deep in the engine with
+    # "can't multiply sequence by non-int of type 'Value'".
+    assert "multiply" not in str(e.value)
+
+
+def test_bad_input_messages_name_the_neuron_or_layer():
+    with pytest.raises(TypeError, match=r"TanhNeuron\(2\) input 1 must be a number"):
+        nn.Neuron(2, seed=0)([1.0, "x"])
+    with pytest.raises(TypeError, match=r"Layer\(2, 3\) input 0 must be a number"):
+        nn.Layer(2, 3, seed=0)([b"x", 1.0])
+    with pytest.raises(TypeError, match=r"MLP.predict input 0"):
+        nn.MLP(2, [1], seed=0).predict(["1", 2.0])
+    np = pytest.importorskip("numpy")
+    with pytest.raises(TypeError, match="cannot read its inputs from ndarray"):
+        nn.MLP(1, [1], seed=0)(np.array(1.0))  # a 0-d array: iterable in name only
+
+
 # --- initial values --------------------------------------------------------------
 
 
@@ -110,6 +173,34 @@ def test_manual_seed_and_rng_argument():
     nn.manual_seed(3)
     assert datas(nn.MLP(2, [3, 1]).parameters()) == first
     assert datas(nn.MLP(2, [3, 1], rng=random.Random(3)).parameters()) == first
+
+
+def test_rng_random_draws_from_the_global_generator_as_micrograd_does():
+    random.seed(5)
+    drawn = [random.uniform(-1, 1) for _ in range(3 * 2 + 1 * 3)]
+    after = random.random()
+    random.seed(5)
+    model = nn.MLP(2, [3, 1], activation="relu", last_activation="linear", bias_init="zero", rng=random)
+    weights = [w.data for layer in model.layers for n in layer.neurons for w in n.w]
+    assert weights == drawn  # layer by layer, neuron by neuron, weight by weight
+    assert all(n.b.data == 0.0 for layer in model.layers for n in layer.neurons)
+    assert random.random() == after  # no number drawn for the zero biases
+    random.seed(5)
+    assert [w.data for w in nn.Neuron(4, rng=random).w] == drawn[:4]
+
+
+def test_default_generator_leaves_the_global_one_alone():
+    random.seed(11)
+    state = random.getstate()
+    nn.MLP(2, [4, 1])
+    nn.MLP(2, [4, 1], seed=3)
+    assert random.getstate() == state
+
+
+@pytest.mark.parametrize("bad", ["random", 3, random.uniform, object()])
+def test_rng_must_be_a_generator_or_the_random_module(bad):
+    with pytest.raises(TypeError, match=r"rng must be a random\.Random, or the random module"):
+        nn.MLP(2, [1], rng=bad)
 
 
 def test_bias_init():
@@ -212,6 +303,49 @@ def test_zero_grad_resets_only_parameters():
     assert all(p.grad == 0.0 for p in model.parameters())
     assert all(v.grad != 0 for v in x)  # inputs are not parameters
     assert any(v.grad != 0 for v in hidden)
+
+
+def test_module_subclasses_in_micrograds_style_and_pytorchs_style():
+    assert nn.Module().parameters() == [] and nn.Module().named_parameters() == []
+    nn.Module().zero_grad()  # nothing to reset, no error
+
+    class Affine(nn.Module):  # micrograd's way: parameters()
+        def __init__(self) -> None:
+            self.a, self.b = Value(2.0), Value(1.0)
+
+        def __call__(self, x):
+            return self.a * x + self.b
+
+        def parameters(self):
+            return [self.a, self.b]
+
+    class Named(nn.Module):  # PyTorch's way: named_parameters()
+        def __init__(self) -> None:
+            self.k = Value(3.0)
+
+        def named_parameters(self):
+            return [("k", self.k)]
+
+    f = Affine()
+    f(Value(5.0)).backward()
+    assert [p.grad for p in f.parameters()] == [5.0, 1.0]
+    assert f.named_parameters() == [("0", f.a), ("1", f.b)]
+    f.zero_grad()
+    assert [p.grad for p in f.parameters()] == [0.0, 0.0]
+    assert Named().parameters()[0].data == 3.0 and Named().state_dict() == {"k": 3.0}
+    with pytest.raises(NotImplementedError, match="Named does not define __call__"):
+        Named()(1.0)
+
+
+def test_a_neurons_activation_can_be_changed_and_is_checked():
+    n = nn.Neuron(2, "relu", seed=0)
+    n.w[0].data, n.w[1].data, n.b.data = 1.0, 1.0, 0.0
+    assert n([-1.0, -2.0]).data == 0.0 and repr(n) == "ReLUNeuron(2)"
+    n.activation = "linear"
+    assert n([-1.0, -2.0]).data == -3.0 and repr(n) == "LinearNeuron(2)"
+    with pytest.raises(ValueError, match="activation must be one of"):
+        n.activation = "softplus"
+    assert n.activation == "linear" and n([-1.0, -2.0]).data == -3.0
 
 
 # --- model files -------------------------------------------------------------------
@@ -336,8 +470,8 @@ def test_bad_file_messages_say_what_is_wrong(tmp_path):
         "NaN": "NaN is not allowed",
         "huge width": "out of range",
         "huge total": f"more than {nn.MAX_PARAMETERS} parameters",
-        "short weight row": "layers.0.neurons.1.w: expected a list of 2 numbers",
-        "string weight": "layers.0.neurons.0.w.0: expected a number",
+        "short weight row": "parameters[0][1].w: expected a list of 2 numbers",
+        "string weight": "parameters[0][0].w[0]: expected a number",
         "duplicate key": "'version' appears twice",
     }
     for name, message in cases.items():
@@ -346,6 +480,38 @@ def test_bad_file_messages_say_what_is_wrong(tmp_path):
         with pytest.raises(nn.ModelFileError, match=None) as e:
             nn.MLP.load(path)
         assert message in str(e.value), (name, str(e.value))
+
+
+def _resolve(data, path: str):
+    """Follow ``architecture.nouts[1]`` or ``parameters[0][1].w[2]`` into parsed JSON."""
+    for name, index in re.findall(r"\.?(\w+)|\[(\d+)\]", path):
+        data = data[name] if name else data[int(index)]
+    return data
+
+
+def test_every_location_in_a_message_is_a_real_place_in_the_file(tmp_path):
+    checked = 0
+    for name, text in BAD_FILES.items():
+        path = tmp_path / "model.json"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(nn.ModelFileError) as e:
+            nn.MLP.load(path)
+        message = str(e.value)[len(str(path)) + 2 :]
+        assert "layers." not in message and "neurons." not in message, (name, message)
+        where = re.match(r"((?:parameters|architecture|version|format)(?:\[\d+\]|\.\w+)*):", message)
+        if where and name not in ("truncated", "deep nesting", "duplicate key"):
+            _resolve(json.loads(text), where[1])  # raises if the file has no such place
+            checked += 1
+    assert checked >= 15
+
+
+def test_from_dict_builds_the_class_it_is_called_on():
+    class MyMLP(nn.MLP):
+        pass
+
+    model = MyMLP.from_dict(nn.MLP(2, [3, 1], seed=1).to_dict())
+    assert type(model) is MyMLP
+    assert datas(model.parameters()) == datas(nn.MLP(2, [3, 1], seed=1).parameters())
 
 
 def test_binary_garbage_and_a_good_file_next_to_an_existing_model(tmp_path):
@@ -369,3 +535,10 @@ def test_from_dict_rejects_non_dicts():
     for bad in (None, [], "model", 3):
         with pytest.raises(nn.ModelFileError):
             nn.MLP.from_dict(bad)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(nn)
+    assert result.failed == 0 and result.attempted >= 15

@@ -20,20 +20,33 @@ activation: ``"tanh"`` (the notebook's choice, on every layer), ``"relu"``,
 
 Initial values. Every weight is drawn from Uniform(-1, 1) by a `random.Random`:
 pass ``seed=`` (or your own ``rng=``) for a reproducible network, or call
-`manual_seed` to seed the module's default generator. Every neuron draws its own
-weights (the Julia package the notebook comes from re-seeds per neuron, so all the
-neurons of a layer start identical and learn identical features; not here).
+`manual_seed` to seed the module's default generator. ``rng=random`` (the module
+itself) draws from Python's global generator, the one ``random.seed`` seeds, as
+micrograd does. Every neuron draws its own weights (the Julia package the notebook
+comes from re-seeds per neuron, so all the neurons of a layer start identical and
+learn identical features; not here).
 
 Biases are drawn from Uniform(-1, 1) too by default (``bias_init="uniform"``: the
 notebook's and Karpathy's lecture's choice). ``bias_init="zero"`` starts them at 0
 as the micrograd package does; with it, ``MLP(..., seed=s, bias_init="zero")`` draws
 exactly the weights ``random.seed(s); micrograd.nn.MLP(...)`` draws, because no
 random number is spent on biases and `random.Random.uniform` is the same stream.
+`valuegrad.micrograd` packages exactly that (``rng=random``, ReLU hidden layers, a
+linear last layer, zero biases) as micrograd's own classes, built on these.
+
+Inputs. A model takes any iterable of numbers or Values (a list, a tuple, a NumPy
+row, a generator), read once: every neuron sees the same inputs.
+
+PyTorch. `MLP.to_torch` makes the same network as a float64 ``torch.nn.Sequential``
+and `MLP.from_torch` brings one back, parameter for parameter (torch is imported
+by these two methods only).
 
 Files. `MLP.save` writes JSON (a format name, a version, the architecture and every
 parameter); `MLP.load` reads it back, validating everything before building
-anything, and raises `ModelFileError` for any bad file. No pickle: loading a file
-never runs code. Floats are written with ``repr``, so they round-trip exactly.
+anything, and raises `ModelFileError` for any bad file, naming the place in the
+file the way one would write it in Python (``parameters[0][1].w[2]``: layer 0,
+neuron 1, weight 2). No pickle: loading a file never runs code. Floats are
+written with ``repr``, so they round-trip exactly.
 """
 
 from __future__ import annotations
@@ -43,7 +56,8 @@ import math
 import numbers
 import os
 import random
-from typing import Any, Callable, Mapping, Sequence, Union
+import types
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 
 from . import ops
 from .value import Value, zero_like
@@ -64,6 +78,9 @@ __all__ = [
 ]
 
 Input = Union[Value, float, int, numbers.Real]
+RandomSource = Union[random.Random, types.ModuleType]
+"""A `random.Random`, or the `random` module itself (Python's global generator)."""
+_M = TypeVar("_M", bound="MLP")
 
 ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
     "tanh": Value.tanh,
@@ -118,12 +135,15 @@ def manual_seed(seed: int) -> None:
     _default_rng.seed(seed)
 
 
-def _resolve_rng(seed: int | None, rng: random.Random | None) -> random.Random:
+def _resolve_rng(seed: int | None, rng: RandomSource | None) -> RandomSource:
     if seed is not None and rng is not None:
         raise ValueError("pass either seed= or rng=, not both")
     if rng is not None:
-        if not isinstance(rng, random.Random):
-            raise TypeError(f"rng must be a random.Random, got {type(rng).__name__}")
+        if rng is not random and not isinstance(rng, random.Random):
+            raise TypeError(
+                "rng must be a random.Random, or the random module itself for Python's global "
+                f"generator, got {type(rng).__name__}: {rng!r:.60}"
+            )
         return rng
     if seed is not None:
         _check_int(seed, "seed", minimum=None)
@@ -144,16 +164,33 @@ def _check_activation(name: object, what: str = "activation") -> str:
     return name
 
 
-def _check_inputs(x: object, nin: int, who: str) -> Sequence[Input]:
-    # A sequence, so that the i-th input meets the i-th weight (a set has no order).
-    if isinstance(x, (Value, numbers.Real, str, bytes)) or not isinstance(x, Sequence):
+def _read_inputs(x: object, nin: int, who: str) -> list[Input]:
+    """The inputs ``x`` as a list, read once, after checking them; TypeError/ValueError naming the problem.
+
+    Any iterable with an order will do (a list, a tuple, a NumPy row, a generator);
+    a set has no order, so the i-th input would not meet the i-th weight.
+    """
+    if isinstance(x, (Value, numbers.Number, str, bytes, bytearray, Mapping, set, frozenset)) or not (
+        isinstance(x, Iterable)
+    ):
         raise TypeError(
-            f"{who} takes a list of {nin} numbers or Values, got {type(x).__name__}: {x!r}"
+            f"{who} takes a list of {nin} numbers or Values (or any ordered iterable: a tuple, "
+            f"a NumPy row, a generator), got {type(x).__name__}: {x!r:.80}"
             + (" (wrap a single input in a list: [x])" if nin == 1 else "")
         )
-    if len(x) != nin:
-        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
-    return x
+    try:
+        xs: list[Any] = x if type(x) is list else list(x)
+    except TypeError as e:  # iter() accepted it but iterating failed, e.g. a 0-d NumPy array
+        raise TypeError(f"{who} cannot read its inputs from {type(x).__name__}: {e}") from None
+    if len(xs) != nin:
+        raise ValueError(f"{who} expects {nin} inputs, got {len(xs)}")
+    for i, v in enumerate(xs):
+        t = type(v)
+        if t is float or t is Value or t is int:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (Value, numbers.Real)):
+            raise TypeError(f"{who} input {i} must be a number or a Value, got {type(v).__name__}: {v!r:.60}")
+    return xs
 
 
 # --- modules -----------------------------------------------------------------
@@ -164,13 +201,27 @@ class Module:
 
     Subclasses override `parameters` (micrograd's way) or `named_parameters`,
     and ``__call__``.
+
+    >>> class Scale(Module):
+    ...     def __init__(self) -> None:
+    ...         self.k = Value(2.0)
+    ...     def __call__(self, x: Value) -> Value:
+    ...         return self.k * x
+    ...     def parameters(self) -> list[Value]:
+    ...         return [self.k]
+    >>> Scale().named_parameters()
+    [('0', Value(data=2.0, grad=0.0))]
+    >>> Module().parameters()
+    []
     """
 
     def __call__(self, x: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define __call__")
 
     def parameters(self) -> list[Value]:
-        """The trainable Values, in a fixed order."""
+        """The trainable Values, in a fixed order (none for a module that defines neither method)."""
+        if type(self).named_parameters is Module.named_parameters:
+            return []  # micrograd's base Module: no parameters
         return [p for _, p in self.named_parameters()]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -252,26 +303,34 @@ class Neuron(Module):
         *,
         bias_init: str = "uniform",
         seed: int | None = None,
-        rng: random.Random | None = None,
+        rng: RandomSource | None = None,
     ) -> None:
         _check_int(nin, "nin")
-        self.activation = _check_activation(activation)
+        self.activation = activation  # checked by the property below
         if bias_init not in ("uniform", "zero"):
             raise ValueError(f"bias_init must be 'uniform' or 'zero', got {bias_init!r}")
         r = _resolve_rng(seed, rng)
         self.w: list[Value] = [Value(r.uniform(-1, 1), label=f"w{i}") for i in range(nin)]
         self.b = Value(r.uniform(-1, 1) if bias_init == "uniform" else 0.0, label="b")
-        self._act = ACTIVATIONS[self.activation]
+
+    @property
+    def activation(self) -> str:
+        """The activation's name: ``"tanh"``, ``"relu"``, ``"sigmoid"`` or ``"linear"``; may be changed."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, name: str) -> None:
+        self._activation = _check_activation(name)
+        self._act = ACTIVATIONS[name]
 
     @property
     def nin(self) -> int:
         """Number of inputs."""
         return len(self.w)
 
-    def __call__(self, x: Sequence[Input]) -> Value:
-        """The neuron's output for inputs ``x`` (numbers or Values)."""
-        _check_inputs(x, len(self.w), repr(self))
-        return self._forward(x)
+    def __call__(self, x: Iterable[Input]) -> Value:
+        """The neuron's output for inputs ``x`` (numbers or Values; any iterable, read once)."""
+        return self._forward(_read_inputs(x, len(self.w), repr(self)))
 
     def _forward(self, x: Sequence[Input]) -> Value:
         # b + w1*x1 + w2*x2 + ...: the same chain of nodes as micrograd's
@@ -309,7 +368,7 @@ class Layer(Module):
         *,
         bias_init: str = "uniform",
         seed: int | None = None,
-        rng: random.Random | None = None,
+        rng: RandomSource | None = None,
     ) -> None:
         _check_int(nin, "nin")
         _check_int(nout, "nout")
@@ -332,10 +391,9 @@ class Layer(Module):
         """The activation of this layer's neurons."""
         return self.neurons[0].activation
 
-    def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
+    def __call__(self, x: Iterable[Input]) -> Value | list[Value]:
         """The layer's outputs for inputs ``x``: a Value if it has one neuron, else a list."""
-        _check_inputs(x, self.nin, f"Layer({self.nin}, {self.nout})")
-        out = self._forward(x)
+        out = self._forward(_read_inputs(x, self.nin, f"Layer({self.nin}, {self.nout})"))
         return out[0] if len(out) == 1 else out
 
     def _forward(self, x: Sequence[Input]) -> list[Value]:
@@ -380,7 +438,7 @@ class MLP(Module):
         *,
         bias_init: str = "uniform",
         seed: int | None = None,
-        rng: random.Random | None = None,
+        rng: RandomSource | None = None,
     ) -> None:
         _check_int(nin, "nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence):
@@ -426,21 +484,23 @@ class MLP(Module):
         """The output layer's activation."""
         return self.layers[-1].activation
 
-    def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
-        """The network's output for inputs ``x``: a Value if the last layer has one neuron, else a list."""
-        _check_inputs(x, self.nin, "MLP")
-        out = self.layers[0]._forward(x)
+    def __call__(self, x: Iterable[Input]) -> Value | list[Value]:
+        """The network's output for inputs ``x``: a Value if the last layer has one neuron, else a list.
+
+        ``x`` is any iterable of numbers or Values (a list, a NumPy row, a generator), read once.
+        """
+        out = self.layers[0]._forward(_read_inputs(x, self.nin, "MLP"))
         for layer in self.layers[1:]:
             out = layer._forward(out)  # always a list between layers, even of one Value
         return out[0] if len(out) == 1 else out
 
-    def predict(self, x: Sequence[Any]) -> Any:
+    def predict(self, x: Iterable[Any]) -> Any:
         """The output for numeric inputs ``x`` as plain numbers, building no graph.
 
         Bit for bit ``model(x).data`` (the same operations in the same order), many
         times faster: for accuracy, plots and inference.
         """
-        _check_inputs(x, self.nin, "MLP.predict")
+        x = _read_inputs(x, self.nin, "MLP.predict")
         for v in x:
             if isinstance(v, Value):
                 raise TypeError("MLP.predict takes numbers; for Values call the model itself: model(x)")
@@ -502,15 +562,146 @@ class MLP(Module):
             f.write("\n")
 
     @classmethod
-    def from_dict(cls, data: Any) -> MLP:
-        """Build a model from `to_dict` data; `ModelFileError` for anything invalid."""
-        nin, nouts, activation, last_activation, layers = _validate_model_dict(data)
-        model = cls(nin, nouts, activation, last_activation, bias_init="zero", rng=random.Random(0))
-        for layer, neurons in zip(model.layers, layers):
+    def _with_architecture(
+        cls: type[_M], nin: int, nouts: list[int], activation: str, last_activation: str
+    ) -> _M:
+        """A model of this class and shape whose parameters the caller sets next.
+
+        Draws from no shared generator. A subclass with another constructor
+        (`valuegrad.micrograd.nn.MLP`) overrides it.
+        """
+        return cls(nin, nouts, activation, last_activation, bias_init="zero", rng=random.Random(0))
+
+    def _set_parameters(self, layers: list[list[tuple[list[float], float]]]) -> None:
+        for layer, neurons in zip(self.layers, layers):
             for neuron, (w, b) in zip(layer.neurons, neurons):
                 for p, v in zip(neuron.w, w):
                     p.data = v
                 neuron.b.data = b
+
+    @classmethod
+    def from_dict(cls: type[_M], data: Any) -> _M:
+        """Build a model from `to_dict` data; `ModelFileError` for anything invalid."""
+        nin, nouts, activation, last_activation, layers = _validate_model_dict(data)
+        model = cls._with_architecture(nin, nouts, activation, last_activation)
+        model._set_parameters(layers)
+        return model
+
+    # --- PyTorch -------------------------------------------------------------
+
+    def to_torch(self) -> Any:
+        """The same network as a float64 ``torch.nn.Sequential``, for when the model outgrows a scalar engine.
+
+        Each layer becomes a ``torch.nn.Linear`` (neuron ``j``'s weights are row ``j``
+        of its ``weight``, its bias ``bias[j]``), followed by ``torch.nn.Tanh``,
+        ``ReLU`` or ``Sigmoid`` (nothing for ``"linear"``). It takes a batch, a
+        tensor of shape ``(n, nin)``, and returns shape ``(n, nouts[-1])``, equal to
+        this model's outputs up to rounding (torch adds the products in another
+        order). The parameters are copies: training one leaves the other as it
+        was; `from_torch` brings the trained one back.
+
+        >>> model = MLP(2, [4, 1], activation="relu", last_activation="linear", seed=0)
+        >>> net = model.to_torch()  # doctest: +SKIP
+        >>> net  # doctest: +SKIP
+        Sequential(
+          (0): Linear(in_features=2, out_features=4, bias=True)
+          (1): ReLU()
+          (2): Linear(in_features=4, out_features=1, bias=True)
+        )
+
+        Needs PyTorch (``pip install torch``); torch is imported here, not by valuegrad.
+        """
+        torch = _import_torch("MLP.to_torch")
+        modules = []
+        for layer in self.layers:
+            # skip_init: no random initial values drawn (torch's generator is left as it was).
+            linear = torch.nn.utils.skip_init(torch.nn.Linear, layer.nin, layer.nout, dtype=torch.float64)
+            with torch.no_grad():
+                linear.weight.copy_(
+                    torch.tensor([[float(w.data) for w in n.w] for n in layer.neurons], dtype=torch.float64)
+                )
+                linear.bias.copy_(torch.tensor([float(n.b.data) for n in layer.neurons], dtype=torch.float64))
+            modules.append(linear)
+            if layer.activation != "linear":
+                modules.append(getattr(torch.nn, _TORCH_ACTIVATIONS[layer.activation])())
+        return torch.nn.Sequential(*modules)
+
+    @classmethod
+    def from_torch(cls: type[_M], module: Any) -> _M:
+        """A model with the architecture and parameters of a PyTorch network, exactly.
+
+        ``module`` is a ``torch.nn.Sequential`` of ``torch.nn.Linear`` layers, each
+        followed by at most one ``ReLU``, ``Tanh``, ``Sigmoid`` or ``Identity`` (what
+        `to_torch` makes), or a single ``Linear``. The hidden layers must share one
+        activation (an MLP has ``activation`` and ``last_activation``). Every
+        parameter is copied as a Python float: exact for float64, float32 and
+        float16 tensors alike, so ``MLP.from_torch(model.to_torch())`` has
+        exactly ``model``'s parameters. A ``Linear`` without bias gets zero biases.
+
+        Raises `TypeError` if ``module`` is not such a torch module and `ValueError`
+        naming the part that does not fit (another kind of layer, shapes that do not
+        chain, a non-finite parameter); nothing is built then.
+        """
+        torch = _import_torch("MLP.from_torch")
+        if isinstance(module, torch.nn.Linear):
+            children = [module]
+        elif isinstance(module, torch.nn.Sequential):
+            children = list(module)
+        else:
+            raise TypeError(
+                "MLP.from_torch takes a torch.nn.Sequential of Linear layers and activations "
+                f"(or one Linear), got {type(module).__name__}"
+            )
+        names = {getattr(torch.nn, t): a for a, t in _TORCH_ACTIVATIONS.items()}
+        names[torch.nn.Identity] = "linear"
+        linears: list[Any] = []
+        acts: list[str] = []
+        can_follow = False  # an activation may come right after a Linear, once
+        for i, child in enumerate(children):
+            if isinstance(child, torch.nn.Linear):
+                linears.append(child)
+                acts.append("linear")
+                can_follow = True
+            elif type(child) in names and can_follow:
+                acts[-1] = names[type(child)]
+                can_follow = False
+            else:
+                allowed = "Linear layers, each followed by at most one ReLU, Tanh, Sigmoid or Identity"
+                raise ValueError(
+                    f"MLP.from_torch: module ({i}), {child!r:.80}, does not fit: an MLP is {allowed}"
+                )
+        if not linears:
+            raise ValueError("MLP.from_torch: the module has no Linear layer")
+        if len(set(acts[:-1])) > 1:
+            raise ValueError(
+                f"MLP.from_torch: the hidden layers' activations differ ({acts[:-1]}); "
+                "an MLP has one activation for all hidden layers and one for the last"
+            )
+        nin = linears[0].in_features
+        nouts = [lin.out_features for lin in linears]
+        for i in range(1, len(linears)):
+            if linears[i].in_features != nouts[i - 1]:
+                raise ValueError(
+                    f"MLP.from_torch: Linear layer {i} takes {linears[i].in_features} inputs "
+                    f"but layer {i - 1} gives {nouts[i - 1]}"
+                )
+        layers = []
+        for i, lin in enumerate(linears):
+            weight = lin.weight.detach().cpu().double().tolist()
+            bias = [0.0] * lin.out_features if lin.bias is None else lin.bias.detach().cpu().double().tolist()
+            where = f"Linear layer {i}"
+            layers.append(
+                [
+                    (
+                        [_torch_number(x, f"{where}: weight[{j}][{k}]") for k, x in enumerate(row)],
+                        _torch_number(b, f"{where}: bias[{j}]"),
+                    )
+                    for j, (row, b) in enumerate(zip(weight, bias))
+                ]
+            )
+        activation = acts[0] if len(acts) > 1 else acts[-1]
+        model = cls._with_architecture(nin, nouts, activation, acts[-1])
+        model._set_parameters(layers)
         return model
 
     @classmethod
@@ -545,6 +736,23 @@ class MLP(Module):
             return cls.from_dict(data)
         except ModelFileError as e:
             raise ModelFileError(f"{os.fspath(path)}: {e}") from None
+
+
+_TORCH_ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "sigmoid": "Sigmoid"}
+
+
+def _import_torch(who: str) -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(f"{who} needs PyTorch: pip install torch") from None
+    return torch
+
+
+def _torch_number(x: float, where: str) -> float:
+    if not math.isfinite(x):
+        raise ValueError(f"MLP.from_torch: {where} is {x!r}; a model's parameters must be finite numbers")
+    return x
 
 
 def _saveable(x: Any, where: str) -> float:
@@ -608,12 +816,14 @@ def _validate_model_dict(
     """Check a whole model dict; return plain, validated pieces. Builds no Value."""
     d = _expect_keys(data, {"format", "version", "architecture", "parameters"}, "model file")
     if d["format"] != FORMAT:
-        raise ModelFileError(f"format is {d['format']!r:.60}, expected {FORMAT!r}")
+        raise ModelFileError(f"format: expected {FORMAT!r}, got {d['format']!r:.60}")
     version = d["version"]
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelFileError(f"version must be an integer, got {version!r:.60}")
+        raise ModelFileError(f"version: expected an integer, got {version!r:.60}")
     if version != FORMAT_VERSION:
-        raise ModelFileError(f"unsupported version {version} (this valuegrad reads version {FORMAT_VERSION})")
+        raise ModelFileError(
+            f"version: unsupported version {version} (this valuegrad reads version {FORMAT_VERSION})"
+        )
 
     arch = _expect_keys(d["architecture"], {"nin", "nouts", "activation", "last_activation"}, "architecture")
     nin = _declared_int(arch["nin"], "architecture.nin", MAX_PARAMETERS)
@@ -626,7 +836,7 @@ def _validate_model_dict(
         total += n * (fan_in + 1)
         fan_in = n
         if total > MAX_PARAMETERS:
-            raise ModelFileError(f"architecture declares more than {MAX_PARAMETERS} parameters")
+            raise ModelFileError(f"architecture: declares more than {MAX_PARAMETERS} parameters")
     acts = []
     for key in ("activation", "last_activation"):
         if not isinstance(arch[key], str) or arch[key] not in ACTIVATIONS:
@@ -643,14 +853,14 @@ def _validate_model_dict(
             raise ModelFileError(f"parameters[{i}]: expected a list of {nout} neurons")
         neurons = []
         for j, neuron in enumerate(layer):
-            where = f"layers.{i}.neurons.{j}"
+            where = f"parameters[{i}][{j}]"  # the file's own keys, as Python would index them
             nd = _expect_keys(neuron, {"w", "b"}, where)
             w = nd["w"]
             if not isinstance(w, list) or len(w) != fan_in:
                 raise ModelFileError(f"{where}.w: expected a list of {fan_in} numbers")
             neurons.append(
                 (
-                    [_finite_number(x, f"{where}.w.{k}") for k, x in enumerate(w)],
+                    [_finite_number(x, f"{where}.w[{k}]") for k, x in enumerate(w)],
                     _finite_number(nd["b"], f"{where}.b"),
                 )
             )
