@@ -7,6 +7,7 @@ needed, the global backend is left alone).
 >>> from valuegrad import nn, plot                       # doctest: +SKIP
 >>> plot.loss_curve(history, "loss.png")                   # doctest: +SKIP
 >>> plot.decision_boundary(model, X, y, "boundary.png")    # doctest: +SKIP
+>>> plot.loss_figure(history)            # a matplotlib Figure: notebooks show it inline  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 if TYPE_CHECKING:
     from .train import History
 
-__all__ = ["decision_boundary", "loss_curve"]
+__all__ = ["decision_boundary", "decision_boundary_figure", "loss_curve", "loss_figure"]
 
 
 def _figure(figsize: tuple[float, float]) -> Any:
@@ -46,6 +47,15 @@ def loss_curve(
 ) -> None:
     """Plot the loss per step (and the accuracy, if the history has it) into a PNG file.
 
+    The picture is `loss_figure`'s; see there for what it shows.
+    """
+    loss_figure(history, title).savefig(path, format="png")
+
+
+def loss_figure(history: History | Sequence[float], title: str = "Training") -> Any:
+    """The loss per step (and the accuracy, if the history has it) as a matplotlib ``Figure``.
+
+    Notebooks show the figure inline; `loss_curve` writes it to a PNG file.
     ``history`` is a `valuegrad.train.History` or a plain list of loss values. Each
     point is the loss before that step's update. The loss axis is logarithmic when
     the values span more than `LOG_SCALE_DECADES` powers of ten (a diverging run is
@@ -85,7 +95,7 @@ def loss_curve(
             ncols=2,
             frameon=False,
         )
-    fig.savefig(path, format="png")
+    return fig
 
 
 def _whole_numbers() -> Any:
@@ -141,6 +151,17 @@ def decision_boundary(
     resolution: int = 200,
     title: str = "Decision boundary",
 ) -> None:
+    """Write `decision_boundary_figure`'s picture of a 2-input model to a PNG file."""
+    decision_boundary_figure(model, X, y, resolution, title).savefig(path, format="png")
+
+
+def decision_boundary_figure(
+    model: Any,
+    X: Sequence[Sequence[float]],
+    y: Sequence[float],
+    resolution: int = 200,
+    title: str = "Decision boundary",
+) -> Any:
     """Colour the plane by the sign of a 2-input, 1-output model's score; draw the points on top.
 
     Points are coloured by label (``y > 0`` or not, so ±1 and 0/1 labels both work);
@@ -199,4 +220,4 @@ def decision_boundary(
         fontsize="small",
         frameon=False,
     )
-    fig.savefig(path, format="png")
+    return fig

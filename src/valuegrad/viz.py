@@ -766,7 +766,15 @@ def _frames(order: list[Value], options: _Options, only: int | None = None) -> l
             v = order[i]
             operands = list(dict.fromkeys(v.children))  # an operand used twice is listed once
             before = [c.grad for c in operands]
-            v.backward_step()
+            if only is not None and k > only:
+                # Later steps only set the grad cells' widths (the same in every frame): one
+                # that fails is for the frame that shows it to report, not draw_dot(step=only).
+                try:
+                    v.backward_step()
+                except Exception:
+                    break
+            else:
+                v.backward_step()
             received = [(c, c.grad - b) for c, b in zip(operands, before)]
             reached = reached | {index[c] for c in operands}
             caption = _step_caption(v, k, n_steps, v.grad, received)
