@@ -172,7 +172,11 @@ def test_graph_command(tmp_path):
 def test_graph_dot_text_needs_no_graphviz(tmp_path):
     pytest.importorskip("valuegrad.viz")
     assert main(["graph", "-o", str(tmp_path / "neuron.dot")]) == 0
-    assert (tmp_path / "neuron.dot").read_text().lstrip().startswith("digraph")
+    dot = (tmp_path / "neuron.dot").read_text()
+    assert dot.lstrip().startswith("digraph") and 'rankdir="LR";' in dot  # the lecture's layout
+    assert main(["graph", "--rankdir", "TB", "--example", "expression", "-o", str(tmp_path / "L.dot")]) == 0
+    dot = (tmp_path / "L.dot").read_text()
+    assert 'rankdir="TB";' in dot and "<B>L</B>" in dot
 
 
 BAD = [

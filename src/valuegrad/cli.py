@@ -226,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="neuron: spell tanh out as (exp(2n) - 1) / (exp(2n) + 1), as the lecture does",
     )
     graph.add_argument(
+        "--rankdir",
+        choices=("LR", "TB"),
+        default=None,
+        help="layout: LR (left to right, as the lecture draws it) or TB (top to bottom, narrower); "
+        "default: LR for a picture, TB for the --steps page, so that it fits a browser window",
+    )
+    graph.add_argument(
         "--steps",
         action="store_true",
         help="write an .html page stepping through backward(), one chain-rule step per frame",
@@ -307,12 +314,12 @@ def _render_failure(e: Exception) -> str | None:
     return None
 
 
-def _write_graph(root: Any, path: Path) -> str | None:
+def _write_graph(root: Any, path: Path, rankdir: str = "LR") -> str | None:
     """Draw ``root`` into ``path``; return None on success, else why it was not written."""
     try:
         from .viz import draw_dot
 
-        draw_dot(root).save(path)
+        draw_dot(root, rankdir=rankdir).save(path)
     except Exception as e:
         why = _render_failure(e)
         if why is None:
@@ -552,13 +559,14 @@ def _graph(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
         if args.steps:
             from .viz import backward_steps
 
-            steps = backward_steps(root, title=f"Backpropagation, one node at a time: {what}")
+            title = f"Backpropagation, one node at a time: {what}"
+            steps = backward_steps(root, title=title, rankdir=args.rankdir or "TB")
             steps.save(path)
             n = len(steps) - 1
             print(f"Wrote {path} ({what}: backward() in {n} chain-rule steps; open it in a browser)")
             return 0
         root.backward()
-        why = _write_graph(root, path)
+        why = _write_graph(root, path, rankdir=args.rankdir or "LR")
     except OSError as e:
         raise _Failure(f"cannot write {output!r}: {e.strerror or e}") from None
     except Exception as e:

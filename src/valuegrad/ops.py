@@ -190,6 +190,7 @@ SIGMOID = Op("sigmoid", "sigmoid(x)", ("out * (1 - out)",), doc="logistic functi
 RELU = Op("relu", "relu(x)", ("step(x)",), doc="max(0, x); its derivative is 0 or 1")
 IDENTITY = Op("id", "x", ("1",), doc="a new name for the same number (used by valuegrad.grad)")
 
+
 def _op_at(i: int) -> Op:
     return OPS[i]
 

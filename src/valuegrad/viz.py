@@ -906,7 +906,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans
        color: #222; background: #fff; }
 h1 { font-size: 1.35rem; margin: 0 0 0.4rem; }
 p.help { margin: 0 0 1rem; color: #444; max-width: 60rem; }
-.controls { display: flex; align-items: center; gap: 0.75rem; flex-wrap: wrap; margin-bottom: 0.5rem; }
+.controls { display: flex; align-items: center; gap: 0.75rem; flex-wrap: wrap; margin-bottom: 0.5rem;
+             position: sticky; top: 0; z-index: 1; background: #fff; padding: 0.4rem 0; }
 .controls input[type=range] { width: min(32rem, 60vw); }
 .controls button { font: inherit; padding: 0.25rem 0.8rem; cursor: pointer; }
 .controls output { font-variant-numeric: tabular-nums; min-width: 7rem; }
