@@ -133,8 +133,7 @@ def test_the_step_slider_moves_backward_one_node_at_a_time(page):
     cell = _cell_with(page, "chain-rule step of o.backward()")
     assert "grad 0.5000" in _svg_texts(cell)  # n received 1 - o² = 0.5
     assert cell.locator("svg g.node.current").count() == 1
-    for _ in range(4):
-        cell.get_by_role("slider").press("ArrowRight")
+    cell.get_by_role("slider").press("End")  # the last step
     page.wait_for_function("() => document.body.innerText.includes('Step 5 of 5')", timeout=30_000)
     cell = _cell_with(page, "chain-rule step of o.backward()")
     texts = _svg_texts(cell)
@@ -159,8 +158,8 @@ def test_the_live_neuron_follows_its_sliders(page):
     # Raise the bias: tanh saturates, the output moves towards 1.
     bias = sliders.nth(4)
     bias.focus()
-    for _ in range(30):
-        bias.press("ArrowRight")
+    for _ in range(5):
+        bias.press("ArrowRight")  # b + 0.05
     page.wait_for_function("() => !document.body.innerText.includes('o = tanh(n) = 0.7071')", timeout=30_000)
     page.wait_for_timeout(300)
     assert 0.7071 < _output_value(page) < 1.0
