@@ -14,6 +14,8 @@ import pytest
 
 from valuegrad import nn
 from valuegrad.cli import main
+from valuegrad.data import make_moons
+from valuegrad.train import DIVERGENCE_FACTOR, compute_loss
 
 PNG = b"\x89PNG\r\n\x1a\n"
 HAS_PLOT = importlib.util.find_spec("matplotlib") is not None
@@ -66,8 +68,24 @@ def test_train_moons_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "4/4" in result.stderr and "loss=" in result.stderr and "acc=" in result.stderr  # the tqdm bar
-    assert re.search(r"Done in .* training accuracy \d+% -> \d+% \(\d+/30\)", result.stdout)
+    out = result.stdout
+    assert re.search(r"^Done in [\d.]+ s, 4 steps\.$", out, flags=re.M)
+    before = re.search(
+        r"before the first update: loss (\d+\.\d{4}), training accuracy \d+%$", out, flags=re.M
+    )
+    after = re.search(
+        r"after the last update: +loss (\d+\.\d{4}), training accuracy \d+% \(\d+/30\)$", out, re.M
+    )
+    shown = re.search(
+        r"the progress bar shows each step's loss before its update: (\d+\.\d{4}) at step 4", out
+    )
+    assert before and after and shown
+    # The bar's last loss is the one before the last update: what its postfix printed.
+    assert f"loss={shown.group(1)}" in result.stderr
     model = nn.MLP.load(tmp_path / "run" / "model.json")
+    # "after the last update" is the saved model's own loss on the same data.
+    X, y = make_moons(30, noise=0.1, seed=0)
+    assert f"{compute_loss(model, X, y, 'hinge', 1e-4)[0].data:.4f}" == after.group(1)
     assert model.nouts == [8, 1] and model.activation == "relu" and model.last_activation == "linear"
     if HAS_PLOT:
         for name in ("loss.png", "decision_boundary.png"):
@@ -103,7 +121,9 @@ def test_train_notebook_dataset_in_process(tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert "training accuracy 50% -> 100% (4/4)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "training accuracy 50%\n" in printed and "training accuracy 100% (4/4)" in printed
+    assert "progress bar" not in printed  # --no-progress: there is no bar to explain
     assert (out / "model.json").exists() and not (out / "decision_boundary.png").exists()
     assert nn.MLP.load(out / "model.json").nouts == [4, 4, 1]
 
@@ -152,7 +172,11 @@ def test_graph_command(tmp_path):
 def test_graph_dot_text_needs_no_graphviz(tmp_path):
     pytest.importorskip("valuegrad.viz")
     assert main(["graph", "-o", str(tmp_path / "neuron.dot")]) == 0
-    assert (tmp_path / "neuron.dot").read_text().lstrip().startswith("digraph")
+    dot = (tmp_path / "neuron.dot").read_text()
+    assert dot.lstrip().startswith("digraph") and 'rankdir="LR";' in dot  # the lecture's layout
+    assert main(["graph", "--rankdir", "TB", "--example", "expression", "-o", str(tmp_path / "L.dot")]) == 0
+    dot = (tmp_path / "L.dot").read_text()
+    assert 'rankdir="TB";' in dot and "<B>L</B>" in dot
 
 
 BAD = [
@@ -162,6 +186,7 @@ BAD = [
     ["train", "--hidden", "16,,16"],
     ["train", "--hidden", "0"],
     ["train", "--hidden", "-4"],
+    ["train", "--hidden", ""],
     ["train", "--steps", "-1"],
     ["train", "--steps", "0"],
     ["train", "--steps", "ten"],
@@ -169,37 +194,100 @@ BAD = [
     ["train", "--lr", "nan"],
     ["train", "--l2", "inf"],
     ["train", "--noise", "-1"],
+    ["train", "--n", "0"],
     ["train", "--n", "1"],
     ["train", "--dataset", "mnist"],
     ["train", "--optimizer", "lbfgs"],
     ["train", "--activation", "gelu"],
+    ["train", "--out", "a-file/out"],
     ["demo", "--steps", "1.5"],
     ["demo", "--lr", "0"],
     ["demo", "--seed", "x"],
+    ["demo", "--out", "a-file"],
     ["graph", "-o", "graph.txt"],
+    ["graph", "-o", "n.jpg"],
     ["graph", "-o", "no/such/folder/graph.svg"],
+    ["graph", "-o", "."],
+    ["graph", "-o", "page.html"],
+    ["graph", "--steps", "-o", "graph.svg"],
+    ["graph", "--example", "expression", "--expanded"],
 ]
 
 
 @pytest.mark.parametrize("argv", BAD, ids=lambda a: " ".join(a) or "nothing")
-def test_bad_arguments_exit_2_with_usage_and_no_traceback(argv, tmp_path, capsys, monkeypatch):
+def test_bad_arguments_exit_2_with_the_commands_usage_and_no_traceback(argv, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder")
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert "usage: valuegrad" in err and "error:" in err and "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []  # nothing was written
+    assert "Traceback" not in err
+    if argv and argv[0] in ("demo", "train", "graph"):
+        # argparse's own form for the subcommand, also for what is checked after parsing.
+        assert err.startswith(f"usage: valuegrad {argv[0]} [-h]"), err
+        assert f"\nvaluegrad {argv[0]}: error: " in err, err
+    else:
+        assert err.startswith("usage: valuegrad [-h]") and "valuegrad: error: " in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing was written
+
+
+def test_the_number_of_moons_has_one_lower_bound(capsys):
+    for n in ("0", "1"):
+        with pytest.raises(SystemExit):
+            main(["train", "--n", n])
+        assert f"argument --n: must be at least 2 (one point per moon), got {n}" in capsys.readouterr().err
 
 
 def test_demo_without_matplotlib_or_viz_still_runs_and_says_what_it_skipped(tmp_path, capsys, monkeypatch):
     for name in ("matplotlib", "matplotlib.figure", "valuegrad.viz"):
         monkeypatch.setitem(sys.modules, name, None)  # as if not installed
-    assert main(["demo", "--out", str(tmp_path), "--steps", "3"]) == 0
+    out_dir = tmp_path / "valuegrad-demo"
+    assert main(["demo", "--out", str(out_dir), "--steps", "3"]) == 0
     out = capsys.readouterr().out
-    assert "note: loss.png was not written" in out and "pip install 'valuegrad[plot]'" in out
-    assert "note: graph.svg was not written" in out and "valuegrad[viz]" in out
-    assert "iteration  3 - loss:" in out and list(tmp_path.iterdir()) == []
+    assert "note: loss.png was not written: it needs matplotlib: pip install 'valuegrad[plot]'" in out
+    assert "note: graph.svg was not written: it needs the viz extra: pip install 'valuegrad[viz]'" in out
+    assert "(pip install" not in out  # the command is not wrapped in stray parentheses
+    assert "iteration  3 - loss:" in out
+    assert list(tmp_path.iterdir()) == []  # nothing written, so no empty folder left behind
+
+
+def test_train_without_matplotlib_names_the_extra_for_both_plots(tmp_path, capsys, monkeypatch):
+    for name in ("matplotlib", "matplotlib.figure", "numpy"):
+        monkeypatch.setitem(sys.modules, name, None)
+    argv = ["train", "--n", "10", "--hidden", "2", "--steps", "2", "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for picture in ("loss.png", "decision_boundary.png"):
+        assert f"note: {picture} was not written: it needs matplotlib: pip install 'valuegrad[plot]'" in out
+    assert "No module named" not in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]
+
+
+def test_compile_without_numpy_refuses_and_names_the_extra(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    argv = [
+        "train",
+        "--n",
+        "10",
+        "--steps",
+        "2",
+        "--compile",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "run"),
+    ]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("valuegrad: error: --compile needs NumPy")
+    assert "pip install 'valuegrad[compile]'" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_hidden_none_is_a_linear_model_and_says_so(tmp_path, capsys):
+    argv = ["train", "--n", "10", "--hidden", "none", "--steps", "2", "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert "Training a 2-1 MLP (no hidden layer, linear output, 3 parameters)" in capsys.readouterr().out
 
 
 def test_unwritable_output_folder_is_a_clean_exit_2(tmp_path):
@@ -208,30 +296,79 @@ def test_unwritable_output_folder_is_a_clean_exit_2(tmp_path):
     for argv in (["demo", "--out", str(blocker / "out")], ["train", "--out", str(blocker)]):
         result = run(*argv, cwd=tmp_path)
         assert result.returncode == 2
-        assert "cannot write to the output folder" in result.stderr and "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"usage: valuegrad {argv[0]} ")
+        assert f"valuegrad {argv[0]}: error: cannot write to the output folder" in result.stderr
+        assert "Traceback" not in result.stderr
 
 
-def test_diverging_training_is_a_clean_exit_1(tmp_path, capsys):
-    code = main(
-        [
-            "train",
-            "--dataset",
-            "notebook",
-            "--loss",
-            "mse",
-            "--activation",
-            "linear",
-            "--lr",
-            "5",
-            "--steps",
-            "60",
-            "--no-progress",
-            "--out",
-            str(tmp_path),
-        ]
+def test_a_diverging_run_stops_keeps_its_loss_curve_and_exits_1(tmp_path):
+    # micrograd's demo with lr 100: the loss passes 1e12 within a few steps (it is finite all along).
+    out = tmp_path / "run"
+    result = run(
+        "train", "--lr", "100", "--steps", "50", "--n", "40", "--no-progress", "--out", str(out), cwd=tmp_path
     )
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("valuegrad: error: training diverged at step "), lines
+    step = int(re.search(r"at step (\d+):", lines[0]).group(1))
+    reached = float(re.search(r"the loss reached ([\d.e+]+)", lines[0]).group(1))
+    first = float(re.search(r"it started at ([\d.e+]+)", lines[0]).group(1))
+    assert 1 < step < 50 and reached > DIVERGENCE_FACTOR * max(first, 1.0)
+    assert f"{DIVERGENCE_FACTOR:,.0f} times max(its first loss, 1)" in lines[0] and "--lr" in lines[0]
+    assert "Traceback" not in result.stderr and "Done in" not in result.stdout
+    written = sorted(p.name for p in out.iterdir())
+    if HAS_PLOT:
+        assert written == ["loss.png"] and (out / "loss.png").read_bytes().startswith(PNG)
+        assert f"Wrote {out / 'loss.png'} (the loss and accuracy up to where it diverged)" in result.stdout
+    else:
+        assert written == []
+
+
+def test_a_loss_that_becomes_nan_is_a_clean_exit_1(tmp_path, capsys):
+    argv = ["train", "--dataset", "notebook", "--loss", "mse", "--activation", "linear", "--lr", "5"]
+    code = main([*argv, "--steps", "60", "--no-progress", "--out", str(tmp_path)])
     assert code == 1
-    assert "valuegrad: error:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("valuegrad: error: training diverged at step ") and err.count("\n") == 1
+
+
+def test_renders_are_quiet_in_a_fresh_process(tmp_path):
+    """No `Fontconfig warning` (nor anything else) on stderr from the bundled Graphviz."""
+    if not graphviz_available():
+        pytest.skip("no Graphviz engine: pip install 'valuegrad[viz]'")
+    for argv in (["graph", "-o", "n.png"], ["graph", "--steps", "-o", "b.html"], ["graph", "-o", "n.svg"]):
+        result = run(*argv, cwd=tmp_path)
+        assert result.returncode == 0 and result.stderr == "", (argv, result.stderr)
+    demo = run("demo", "--steps", "2", "--out", "d", cwd=tmp_path)
+    assert demo.returncode == 0 and demo.stderr == "", demo.stderr
+
+
+def test_graph_steps_page_and_examples(tmp_path):
+    if not graphviz_available():
+        pytest.skip("no Graphviz engine: pip install 'valuegrad[viz]'")
+    result = run("graph", "--steps", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Wrote backprop.html" in result.stdout and "5 chain-rule steps" in result.stdout
+    page = (tmp_path / "backprop.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.count('<figure class="frame"') == 6
+    assert "o = tanh(n), n = x₁w₁ + x₂w₂ + b" in page
+    assert main(["graph", "--steps", "--example", "expression", "-o", str(tmp_path / "L.html")]) == 0
+    page = (tmp_path / "L.html").read_text(encoding="utf-8")
+    assert page.count('<figure class="frame"') == 4 and "L = (a*b + c) * f" in page
+
+
+def test_graph_expanded_spells_tanh_as_the_help_says(tmp_path, capsys):
+    pytest.importorskip("valuegrad.viz")
+    assert main(["graph", "--expanded", "-o", str(tmp_path / "n.dot")]) == 0
+    assert "(exp(2n) - 1) / (exp(2n) + 1)" in capsys.readouterr().out
+    dot = (tmp_path / "n.dot").read_text(encoding="utf-8")
+    # The lecture's e = exp(2n) = 5.8284 for n = 0.8814, then (e - 1) / (e + 1).
+    assert re.search(r"<TD>e</TD><TD>data 5\.8284</TD>", dot)
+    assert 'label="exp"' in dot and 'label="/"' in dot and "data -2.0000" not in dot
+    help_text = subprocess.run(
+        [sys.executable, "-m", "valuegrad", "graph", "--help"], capture_output=True, text=True
+    ).stdout
+    assert "(exp(2n) - 1) / (exp(2n) + 1)" in " ".join(help_text.split())
 
 
 def test_start_up_imports_no_heavy_dependency():

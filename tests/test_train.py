@@ -13,7 +13,7 @@ import pytest
 
 from valuegrad import nn, optim
 from valuegrad.data import make_moons, notebook_samples
-from valuegrad.train import accuracy, compute_loss, fit
+from valuegrad.train import DIVERGENCE_FACTOR, TrainingDiverged, accuracy, compute_loss, fit
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -150,6 +150,42 @@ def test_divergence_is_a_clear_error():
         fit(model, xs, ys, loss="mse", lr=5.0, steps=60)
 
 
+def test_a_finite_loss_that_runs_away_is_divergence():
+    # micrograd's demo with lr 100: every loss is finite, but it passes 1e12 within a few steps.
+    X, y = make_moons(40, noise=0.1, seed=0)
+    model = nn.MLP(2, [16, 16, 1], activation="relu", last_activation="linear", seed=0)
+    weights = [p.data for p in model.parameters()]
+    with pytest.raises(TrainingDiverged) as e:
+        fit(model, X, y, loss="hinge", l2=1e-4, lr=100.0, steps=50)
+    err = e.value
+    history = err.history
+    assert 1 <= err.step < 50 and len(history) == err.step + 1 == len(history.accuracy) == len(history.lr)
+    assert history.loss[-1] == err.loss > DIVERGENCE_FACTOR * max(history.loss[0], 1.0)
+    assert all(x <= DIVERGENCE_FACTOR * max(history.loss[0], 1.0) for x in history.loss[:-1])
+    assert f"training diverged at step {err.step}" in str(err) and "lower learning rate" in str(err)
+    # The same run, allowed to grow: it goes on (the loss stays finite for a while).
+    model = nn.MLP(2, [16, 16, 1], activation="relu", last_activation="linear", seed=0)
+    assert [p.data for p in model.parameters()] == weights
+    grown = fit(model, X, y, loss="hinge", l2=1e-4, lr=100.0, steps=err.step + 1, diverge_at=None)
+    assert grown.loss == history.loss
+
+
+def test_a_learning_run_never_trips_the_divergence_rule():
+    losses = notebook_run(seed=1, steps=32)
+    assert max(losses) < DIVERGENCE_FACTOR  # and fit returned normally
+    with pytest.raises(ValueError, match="diverge_at must be a finite number > 1"):
+        fit(nn.MLP(3, [1], seed=0), *notebook_samples(), diverge_at=0.5)
+
+
+def test_a_nan_loss_stops_at_once():
+    xs, ys = notebook_samples()
+    model = nn.MLP(3, [1], activation="linear", seed=0)
+    model.parameters()[0].data = float("nan")
+    with pytest.raises(TrainingDiverged, match="the loss is nan") as e:
+        fit(model, xs, ys, steps=5, diverge_at=None)
+    assert e.value.step == 0 and len(e.value.history) == 1
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
@@ -194,6 +230,13 @@ def test_compile_true_gives_the_eager_history():
     assert p_comp == pytest.approx(p_eager, abs=1e-12)
 
 
+def test_compile_true_without_numpy_refuses_and_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    xs, ys = notebook_samples()
+    with pytest.raises(ImportError, match=r"needs NumPy to be fast: pip install 'valuegrad\[compile\]'"):
+        fit(nn.MLP(3, [1], seed=0), xs, ys, steps=1, compile=True)
+
+
 def test_compile_true_without_the_compiler_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "valuegrad.compile", None)  # makes the import fail
     xs, ys = notebook_samples()
@@ -215,6 +258,60 @@ def test_plots_are_png_files(tmp_path):
         assert (tmp_path / name).read_bytes().startswith(PNG)
     with pytest.raises(ValueError, match="2-D inputs"):
         plot.decision_boundary(nn.MLP(3, [1], seed=0), *notebook_samples(), tmp_path / "x.png")
+
+
+def test_loss_figure_axes_log_scale_and_accuracy_steps():
+    pytest.importorskip("matplotlib")
+    from valuegrad import plot
+    from valuegrad.train import History
+
+    calm = plot.loss_figure(History([6.4, 3.0, 1.0, 0.2], [0.5, 0.75, 1.0, 1.0], [0.02] * 4), title="calm")
+    ax, ax2 = calm.axes
+    assert ax.get_yscale() == "linear" and ax.get_ylabel() == "loss" and ax.get_xlabel() == "step"
+    (acc_line,) = ax2.get_lines()
+    assert acc_line.get_drawstyle() == "steps-mid" and ax2.get_ylabel() == "training accuracy"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["loss", "training accuracy"]
+    # A diverging run spans 12 decades: the loss axis becomes logarithmic.
+    wild = plot.loss_figure([0.57, 8.0e3, 9.0e12])
+    assert wild.axes[0].get_yscale() == "log" and wild.axes[0].get_ylabel() == "loss (log scale)"
+    assert len(wild.axes) == 1  # a plain list of losses has no accuracy
+    assert plot.loss_figure([1.0, 0.5, 0.2]).axes[0].get_yscale() == "linear"
+    assert plot.loss_figure([1.0, float("nan"), float("inf")]).axes[0].get_yscale() == "linear"
+
+
+def test_decision_boundary_names_its_axes_and_labels():
+    pytest.importorskip("matplotlib")
+    from valuegrad import plot
+
+    X, y = make_moons(20, noise=0.1, seed=0)
+    model = nn.MLP(2, [4, 1], activation="relu", last_activation="linear", seed=0)
+    fig = plot.decision_boundary_figure(model, X, y, resolution=30)
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "x₁ (first input)" and ax.get_ylabel() == "x₂ (second input)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [
+        "label +1",
+        "label -1",
+        "model predicts +1 (score > 0)",
+        "model predicts -1 (score ≤ 0)",
+    ]
+    zero_one = plot.decision_boundary_figure(model, X, [(v + 1) // 2 for v in y], resolution=30)
+    assert [t.get_text() for t in zero_one.axes[0].get_legend().get_texts()][:2] == ["label 1", "label 0"]
+
+
+def test_plots_without_matplotlib_name_the_extra(monkeypatch, tmp_path):
+    from valuegrad import plot
+
+    for name in ("matplotlib", "matplotlib.figure", "numpy"):
+        monkeypatch.setitem(sys.modules, name, None)
+    X, y = make_moons(10, noise=0.1, seed=0)
+    for call in (
+        lambda: plot.loss_curve([1.0, 0.5], tmp_path / "loss.png"),
+        lambda: plot.decision_boundary(nn.MLP(2, [1], seed=0), X, y, tmp_path / "b.png"),
+    ):
+        with pytest.raises(ImportError, match=r"pip install 'valuegrad\[plot\]'"):
+            call()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_plot_grid_evaluation_is_the_models_own_output():

@@ -399,3 +399,99 @@ def test_marimo_shows_it_inline():
     out = formatting.try_format(draw_dot(backward_neuron()))
     assert out.mimetype == "image/svg+xml"
     assert "x₁" in svg_texts(out.data)
+
+
+# --- micrograd's draw_dot(root, format, rankdir) and graphviz's Digraph.render ----------------
+
+
+def test_micrograds_call_positional_format_and_rankdir():
+    o = backward_neuron()
+    d = draw_dot(o, "png", "TB")  # micrograd's trace_graph: draw_dot(root, format='svg', rankdir='LR')
+    assert d.format == "png" and 'rankdir="TB";' in d.source
+    d2 = draw_dot(o, format="svg", rankdir="LR")
+    assert d2.format == "svg" and 'rankdir="LR";' in d2.source
+    with pytest.raises(ValueError, match="format"):
+        draw_dot(o, "jpg")
+
+
+@pytest.mark.usefixtures("no_system_dot")
+def test_render_writes_the_dot_text_and_the_picture_like_graphviz(tmp_path, empty_cwd):
+    pytest.importorskip("pygraphviz")
+    d = draw_dot(backward_neuron(), format="png")
+    # Digraph.render("graph"): the DOT text in `graph`, the picture in `graph.png`, whose path is returned.
+    written = d.render("graph")
+    assert written == "graph.png" and isinstance(written, str)
+    assert (empty_cwd / "graph").read_text(encoding="utf-8") == d.source
+    assert png_size((empty_cwd / "graph.png").read_bytes())[0] > 500
+    # directory=, format= overriding draw_dot's, cleanup= removing the DOT text
+    out = tmp_path / "out"
+    path = d.render("neuron.gv", directory=out, format="svg", cleanup=True)
+    assert path == str(out / "neuron.gv.svg") and sorted(p.name for p in out.iterdir()) == ["neuron.gv.svg"]
+    assert "x₁" in svg_texts((out / "neuron.gv.svg").read_bytes())
+    # outfile= names the picture; its suffix gives the format
+    path = d.render(tmp_path / "src.gv", outfile=tmp_path / "pic.pdf")
+    assert path == str(tmp_path / "pic.pdf") and (tmp_path / "pic.pdf").read_bytes().startswith(b"%PDF-")
+    with pytest.raises(ValueError, match="overwrite the DOT text"):
+        d.render(tmp_path / "same.svg", outfile=tmp_path / "same.svg")
+
+
+@pytest.mark.usefixtures("no_engine")
+def test_render_without_graphviz_writes_nothing(tmp_path):
+    d = draw_dot(backward_neuron())
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(RenderError, match="valuegrad\\[viz\\]"):
+        d.render(out / "graph")
+    assert list(out.iterdir()) == []
+
+
+# --- quiet renders, text in a real font -------------------------------------------------------
+
+
+_FRESH_RENDER = textwrap.dedent(
+    """
+    import os, sys
+    os.environ["PATH"] = ""  # the bundled Graphviz, as on a machine with no system package
+    from valuegrad.viz import draw_dot, render_engine, _without_fontconfig_warnings
+    from valuegrad.examples import one_neuron
+    assert render_engine() == "pygraphviz"
+    sys.stdout.buffer.write(draw_dot(one_neuron()).pipe("png")[:8])
+    with _without_fontconfig_warnings():  # other messages on fd 2 are passed on
+        os.write(2, b"Fontconfig warning: dropped\\nGraphviz says this\\n")
+    """
+)
+
+
+def test_a_fresh_process_renders_without_fontconfig_warnings():
+    """The pygraphviz wheel's older fontconfig warns about this system's configuration once per process."""
+    pytest.importorskip("pygraphviz")
+    result = subprocess.run([sys.executable, "-c", _FRESH_RENDER], capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == PNG_SIGNATURE
+    assert result.stderr == b"Graphviz says this\n"
+
+
+def _dark_pixels(png: bytes) -> int:
+    import io
+
+    image = pytest.importorskip("matplotlib.image").imread(io.BytesIO(png), format="png")
+    return int((image[..., :3].mean(axis=2) < 0.5).sum())
+
+
+@pytest.mark.usefixtures("no_system_dot")
+def test_text_is_drawn_in_a_real_font():
+    """Text is inked glyphs, as much as the text is long, and of a proportional font (i narrower than W)."""
+    pytest.importorskip("pygraphviz")
+
+    def ink(label: str) -> int:
+        # No border, no legend: every dark pixel is part of a glyph.
+        source = (
+            'digraph G { node [shape=plaintext, fontname="Helvetica,Arial,sans-serif", fontsize=11]; '
+            f'n [label="{label}"]; }}'
+        )
+        return _dark_pixels(GraphDrawing(source, 1, 0).pipe("png"))
+
+    assert ink("") == 0
+    one, eight = ink("W"), ink("WWWWWWWW")
+    assert one > 20 and 6 * one < eight < 10 * one
+    assert ink("iiiiiiii") < 0.5 * eight

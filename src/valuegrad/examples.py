@@ -14,6 +14,8 @@ from .value import Value
 
 __all__ = ["first_expression", "one_neuron", "ONE_NEURON_BIAS"]
 
+_EXP_SAFE = 700.0  # exp(x) is finite up to x ≈ 709.78
+
 ONE_NEURON_BIAS = 6.8813735870195432
 """The bias the notebook picks so that the neuron's output is tanh(0.8814) = 1/sqrt(2)."""
 
@@ -47,11 +49,17 @@ def one_neuron(
 ) -> Value:
     """The notebook's neuron ``o = tanh(x1*w1 + x2*w2 + b)``, labelled as in the notebook.
 
-    With ``tanh_via_exp=True`` the activation is spelled out through ``exp`` (the
-    notebook's ``one_neuron_alt``): the same value and gradients through more,
-    simpler nodes. The notebook writes ``(e - 1) / (e + 1)`` with ``e = exp(2n)``,
-    which overflows to NaN for n > 355; for n >= 0 this uses ``e = exp(-2n)`` and
-    ``(1 - e) / (1 + e)`` instead, the same function.
+    With ``tanh_via_exp=True`` the activation is spelled out through ``exp``, as
+    the lecture and the notebook do (``one_neuron_alt``): ``e = exp(2n)``, then
+    ``o = (e - 1) / (e + 1)``; the same value and gradients through more, simpler
+    nodes. That formula overflows for large n (``exp(2n)`` passes the largest float
+    above n ≈ 355); there, and only there, it is written with ``e = exp(-2n)`` as
+    ``(1 - e) / (1 + e)``, the same function (the seed's upstream package returns NaN).
+
+    >>> o = one_neuron(tanh_via_exp=True)
+    >>> e = o.children[0].children[0]
+    >>> e.label, round(e.data, 4)                 # the lecture's e = exp(2n)
+    ('e', 5.8284)
     """
     x1v, x2v = Value(x1, label="x₁"), Value(x2, label="x₂")
     w1v, w2v = Value(w1, label="w₁"), Value(w2, label="w₂")
@@ -65,16 +73,16 @@ def one_neuron(
     n = s + bias
     n.label = "n"
     if tanh_via_exp:
-        # tanh(n) = (e^2n - 1)/(e^2n + 1) overflows to inf/inf = NaN for n > 355 (the seed's
-        # upstream package has that bug); written with e^-2|n| <= 1 it never overflows.
-        if n.data >= 0:
-            e = (-2 * n).exp()
-            e.label = "e"
-            o = (1 - e) / (1 + e)
-        else:
+        # The lecture's (e^2n - 1)/(e^2n + 1) overflows for 2n > 709 (the seed's upstream package
+        # gives inf/inf = NaN there); written with e^-2n <= 1 it never does.
+        if 2 * float(n.data) <= _EXP_SAFE:
             e = (2 * n).exp()
             e.label = "e"
             o = (e - 1) / (e + 1)
+        else:
+            e = (-2 * n).exp()
+            e.label = "e"
+            o = (1 - e) / (1 + e)
     else:
         o = n.tanh()
     o.label = "o"

@@ -25,6 +25,7 @@ between steps.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import sys
 from dataclasses import dataclass, field
@@ -36,11 +37,15 @@ from .nn import MLP, Module
 from .optim import SGD, Adam, Optimizer
 from .value import Value
 
-__all__ = ["LOSSES", "History", "accuracy", "compute_loss", "fit"]
+__all__ = ["DIVERGENCE_FACTOR", "LOSSES", "History", "TrainingDiverged", "accuracy", "compute_loss", "fit"]
 
 LOSSES = ("mse", "hinge", "bce")
 """Loss names `fit` knows: ``"mse"`` (sum of squares, the notebook's), ``"hinge"`` (micrograd's demo),
 ``"bce"`` (binary cross-entropy on logits, targets 0/1)."""
+
+DIVERGENCE_FACTOR = 1e4
+"""`fit` stops a run whose loss passes this many times max(its first loss, 1): a loss that has
+grown ten thousandfold is running away, not learning (a finite loss can still reach 1e16)."""
 
 LossFn = Callable[[list[Value], Sequence[Any]], Value]
 Model = Union[MLP, Module, Callable[[Any], Any]]
@@ -64,6 +69,20 @@ class History:
             f"History({len(self.loss)} steps, loss {self.loss[0]:.5g} -> {self.loss[-1]:.5g}, "
             f"accuracy {self.accuracy[0]:.0%} -> {self.accuracy[-1]:.0%})"
         )
+
+
+class TrainingDiverged(ValueError):
+    """The loss ran away: not finite, or past `fit`'s ``diverge_at`` times max(first loss, 1).
+
+    ``history`` holds every step `fit` measured, the one that stopped it last (its update
+    was not made); ``step`` is that step's number (0-based) and ``loss`` its loss.
+    """
+
+    def __init__(self, message: str, history: History, step: int, loss: float) -> None:
+        super().__init__(message)
+        self.history = history
+        self.step = step
+        self.loss = loss
 
 
 def _loss_function(loss: str | LossFn) -> LossFn:
@@ -181,6 +200,12 @@ def _progress_bar(total: int) -> Any:
 
 
 def _compiler() -> Callable[..., Any]:
+    if importlib.util.find_spec("numpy") is None:
+        # Without NumPy the compiler still works, as plain Python: slower than the eager loop.
+        raise ImportError(
+            "fit(compile=True) needs NumPy to be fast: pip install 'valuegrad[compile]' "
+            "(or train without compile=True)"
+        )
     try:
         module = importlib.import_module("valuegrad.compile")
         fn: Callable[..., Any] = module.compile
@@ -205,6 +230,7 @@ def fit(
     callback: Callable[[int, float, float], Any] | None = None,
     progress: bool = False,
     compile: bool = False,
+    diverge_at: float | None = DIVERGENCE_FACTOR,
 ) -> History:
     """Train ``model`` on the whole dataset ``(X, y)`` for ``steps`` steps; return the `History`.
 
@@ -218,13 +244,25 @@ def fit(
     - ``callback(step, loss, accuracy)`` is called after every step;
       ``progress=True`` shows a tqdm bar with the loss and accuracy.
     - ``compile=True`` builds the loss graph once with `valuegrad.compile` and
-      replays it at every step (the same numbers to rounding, much faster); it needs NumPy.
+      replays it at every step (the same numbers to rounding, much faster); it needs
+      NumPy (an `ImportError` says so when it is missing).
+    - ``diverge_at``: the run has diverged when the loss is not finite (NaN,
+      infinite, overflowing) or exceeds ``diverge_at * max(first loss, 1)``
+      (default `DIVERGENCE_FACTOR`, 10,000). None: only a loss that is not finite stops it.
 
-    Raises `ValueError` if the loss becomes NaN or infinite or overflows (the
-    step that would have used it changes nothing: lower the learning rate).
+    A diverged run raises `TrainingDiverged` (a `ValueError`), which carries the
+    history up to and including the step that stopped it; that step's update is not
+    made. Lower the learning rate.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    if diverge_at is not None and (
+        isinstance(diverge_at, bool)
+        or not isinstance(diverge_at, (int, float))
+        or not math.isfinite(diverge_at)
+        or diverge_at <= 1
+    ):
+        raise ValueError(f"diverge_at must be a finite number > 1 or None, got {diverge_at!r}")
     if len(X) == 0:
         raise ValueError("fit: the dataset is empty")
     if len(X) != len(y):
@@ -242,10 +280,29 @@ def fit(
             model.zero_grad()
         opt.zero_grad()
 
-    def check(value: float, k: int) -> None:
+    limit: float | None = None  # set from the first loss
+
+    def diverged(value: float, k: int, acc: float, why: str) -> TrainingDiverged:
+        history.loss.append(value)
+        history.accuracy.append(acc)
+        history.lr.append(opt.lr)
+        return TrainingDiverged(
+            f"training diverged at step {k}: {why}; stopped (try a lower learning rate)", history, k, value
+        )
+
+    def check(value: float, k: int, acc: float) -> None:
+        nonlocal limit
         if not math.isfinite(value):
-            raise ValueError(
-                f"the loss is {value!r} at step {k}; training stopped (try a lower learning rate)"
+            raise diverged(value, k, acc, f"the loss is {value!r}")
+        if limit is None and diverge_at is not None:
+            limit = diverge_at * max(value, 1.0)
+        if limit is not None and value > limit:
+            raise diverged(
+                value,
+                k,
+                acc,
+                f"the loss reached {value:.4g}, more than {diverge_at:g} times max(first loss, 1) "
+                f"= {limit:.4g}",
             )
 
     compiled: Any = None
@@ -261,15 +318,15 @@ def fit(
                 if compiled is None:
                     total, scores = compute_loss(model, X, y, loss_fn, l2)
                     value = float(total.data)
-                    check(value, k)
                     acc = sum(_correct(s.data, t, th) for s, t in zip(scores, y)) / len(y)
+                    check(value, k, acc)
                     zero_grad()
                     total.backward()
                     del total, scores
                 else:
                     value = float(compiled.forward([]))
-                    check(value, k)
                     acc = sum(_correct(predict(x), t, th) for x, t in zip(X, y)) / len(y)
+                    check(value, k, acc)
                     zero_grad()
                     compiled.backward()
                 opt.step()
@@ -282,8 +339,11 @@ def fit(
             if callback is not None:
                 callback(k, value, acc)
     except OverflowError as e:  # Python floats raise instead of giving inf for e.g. 1e200 ** 2
-        raise ValueError(
-            f"the loss overflowed at step {k} ({e}); training stopped (try a lower learning rate)"
+        raise TrainingDiverged(
+            f"training diverged at step {k}: the loss overflowed ({e}); stopped (try a lower learning rate)",
+            history,
+            k,
+            math.inf,
         ) from e
     finally:
         if bar is not None:
