@@ -510,9 +510,8 @@ def _checked_label(name: object) -> str:
 
 # What a compiled Value's __setattr__ refuses, as plain Python does (its fields and read-only properties).
 _FIELDS = frozenset(
-    ["_label", "_operation", "_x", "_y", "_k", "_height", "_seen", "_attributes"]
-    + ["op", "children", "height", "is_leaf", "_prev", "_op"]
-)
+    ("_label", "_operation", "_x", "_y", "_k", "_height", "_seen", "_attributes", "op", "children")
+).union(("height", "is_leaf", "_prev", "_op"))
 
 
 def attributes_of(v: Value) -> dict[str, Any]:
