@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import valuegrad
 from valuegrad import Value, gradients, numerical_grad, ops, topological_order
 from valuegrad.examples import ONE_NEURON_BIAS, first_expression, one_neuron
 
@@ -335,16 +336,23 @@ def test_backward_from_threads_on_graphs_sharing_a_node():
 
 def test_value_methods_are_written_from_the_op_table():
     import inspect
+    from pathlib import Path
 
     from valuegrad import value
 
-    # The methods are real code in value.py: go-to-definition, tracebacks and coverage see them.
-    assert inspect.getsourcefile(Value.__mul__) == inspect.getsourcefile(value)
-    assert "return _node(self.data * operand.data, MUL, self, operand)" in inspect.getsource(Value.__mul__)
-    assert "return _node(operand.data - self.data, SUB, operand, self)" in inspect.getsource(Value.__rsub__)
+    # The methods are real code in value.py: go-to-definition, tracebacks and coverage see them
+    # (compiled, the same file is what Cython compiled).
+    source = (Path(value.__file__).parent / "value.py").read_text()
+    if not valuegrad.NATIVE:
+        assert inspect.getsourcefile(Value.__mul__) == inspect.getsourcefile(value)
+        method = inspect.getsource(Value.__mul__)
+        assert "return _node(self.data * operand.data, MUL, self, operand)" in method
+    assert "        return _node(self.data * operand.data, MUL, self, operand)\n" in source
+    assert "        return _node(operand.data - self.data, SUB, operand, self)\n" in source
     for op in ops.OPS:
         for name in op.methods:
-            assert f", {op.name.upper()}, " in inspect.getsource(getattr(Value, name)), (op.name, name)
+            body = source[source.index(f"    def {name}(") :].split("\n\n")[0]
+            assert f", {op.name.upper()}, " in body, (op.name, name)
     assert (2.0 - Value(5.0)).data == -3.0 and Value.__rsub__.__qualname__ == "Value.__rsub__"
 
 

@@ -29,8 +29,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# First: it decides whether the engine files load compiled or as plain Python.
+from ._engine_choice import NATIVE
+
+# isort: split
 from . import data, losses, nn, optim
-from ._engine_choice import NATIVE  # first: it decides which engine files load
 from .backward import topological_order
 from .compile import compile
 from .dual import Dual
