@@ -19,7 +19,7 @@ import pytest
 
 import valuegrad
 from valuegrad import Value, ops, topological_order
-from valuegrad.compile import DomainError, GraphChangedError, Tape
+from valuegrad.compiler import DomainError, GraphChangedError, Tape
 from valuegrad.value import _node
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -332,7 +332,8 @@ def test_level_source_and_plan_are_shown():
     c = valuegrad.compile(lambda a, b: (a * b + W).relu(), [1.0, 2.0], [W], mode="level")
     assert "def forward(v)" in c.plan_source and "def backward(v, g, _saved)" in c.plan_source
     assert "def forward(_in, _P)" in c.source  # the straight-line view exists in every mode
-    assert [g.op for g in c.plan] == ["*", "+", "relu"]
+    assert [g.symbol for g in c.plan] == ["*", "+", "relu"]
+    assert [g.op for g in c.plan] == [ops.MUL, ops.ADD, ops.RELU]
 
 
 HOSTILE = [
@@ -437,11 +438,11 @@ def test_a_16x16_layer_is_one_grouped_multiply():
 
     xs = [0.1 * k - 0.5 for k in range(16)]
     c = valuegrad.compile(layer, xs, params, mode="level")
-    muls = [g for g in c.plan if g.op == "*"]
+    muls = [g for g in c.plan if g.op is ops.MUL]
     assert [g.lanes for g in muls] == [256]
     sums = [g for g in c.plan if g.kind == "chain" and g.level == muls[0].level + 1]
     assert [(g.chains, g.links) for g in sums] == [(16, 16)]
-    relus = [g for g in c.plan if g.op == "relu"]
+    relus = [g for g in c.plan if g.op is ops.RELU]
     assert [g.lanes for g in relus] == [16]
     want = eager(layer, xs, params)
     got = compiled_run(c, xs, params)
@@ -456,13 +457,13 @@ def test_a_16x16_layer_is_one_grouped_multiply():
 
 
 def test_repeated_operands_are_found():
-    from valuegrad.compile import _broadcast_axis, _common_shape
+    from valuegrad.compiler.level_code import broadcast_axis, common_shape
 
-    assert _broadcast_axis(np, np.repeat(np.arange(6), 4)) == (1, 4)  # each value 4 times in a row
-    assert _broadcast_axis(np, np.tile(np.arange(6), 4)) == (6, 4)  # the whole block 4 times
-    assert _broadcast_axis(np, np.tile(np.repeat(np.arange(3), 5), 2)) == (1, 5)  # the longest repeat wins
-    assert _broadcast_axis(np, np.arange(24)) is None
-    shape, axes = _common_shape(24, {0: (1, 4), 1: (4, 6)})
+    assert broadcast_axis(np, np.repeat(np.arange(6), 4)) == (1, 4)  # each value 4 times in a row
+    assert broadcast_axis(np, np.tile(np.arange(6), 4)) == (6, 4)  # the whole block 4 times
+    assert broadcast_axis(np, np.tile(np.repeat(np.arange(3), 5), 2)) == (1, 5)  # the longest repeat wins
+    assert broadcast_axis(np, np.arange(24)) is None
+    shape, axes = common_shape(24, {0: (1, 4), 1: (4, 6)})
     assert shape == (6, 4) and axes == {0: (1,), 1: (0,)}
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from . import data, losses, nn, optim
 from ._engine_choice import NATIVE  # first: it decides which engine files load
 from .backward import topological_order
-from .compile import compile
+from .compiler import compile
 from .dual import Dual
 from .functional import grad, hessian, hvp, jvp, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
