@@ -16,7 +16,6 @@ where the graph allows. `valuegrad.compiler.level_code` writes the code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ops
@@ -45,26 +44,33 @@ def chains_through(op: Op | None) -> bool:
     )
 
 
-@dataclass
 class Group:
     """One step of the level plan: ``lanes`` nodes of one op at one depth, computed by one NumPy call.
 
     ``op`` is the op table's row and ``symbol`` how it is drawn (``"*"``). ``kind`` is
     ``"op"`` (elementwise over gathered operands) or ``"chain"`` (``chains`` chains of
-    ``links`` links each, one accumulate).
+    ``links`` links each, one accumulate). ``nodes`` are the group's node numbers
+    (chains: link-major); ``operands`` holds, per operand role, the operand node of
+    each lane (chains: the first operand of each chain, then the other operand of
+    every link, link-major); ``start`` is the first value slot of the group (chains:
+    after one scratch row of ``chains`` slots).
     """
 
-    level: int
-    op: Op
-    kind: str
-    lanes: int
-    chains: int = 0
-    links: int = 0
-    # Node numbers (chains: link-major) and, per operand role, the operand node of each
-    # lane (chains: the first operands, then the other operand of every link, link-major).
-    nodes: Any = field(default_factory=list, repr=False)
-    operands: list[Any] = field(default_factory=list, repr=False)
-    start: int = 0  # first value slot (chains: after one scratch row of `chains` slots)
+    __slots__ = ("level", "op", "kind", "lanes", "chains", "links", "nodes", "operands", "start")
+
+    def __init__(self, level: int, op: Op, kind: str, links: int = 0) -> None:
+        self.level = level
+        self.op = op
+        self.kind = kind
+        self.lanes = 0
+        self.chains = 0
+        self.links = links
+        self.nodes: Any = []
+        self.operands: list[Any] = []
+        self.start = 0
+
+    def __repr__(self) -> str:
+        return f"<Group {self.describe()}, slots {self.start}..{self.start + self.lanes - 1}>"
 
     @property
     def symbol(self) -> str:
@@ -144,13 +150,13 @@ def plan_levels(tape: Tape) -> LevelPlan:
             key: tuple[int, int, int, Any] = (level[i], 1, len(chains[c]), op_index[op])
             grp = keyed.get(key)
             if grp is None:
-                grp = keyed[key] = Group(level[i], op, "chain", 0, 0, len(chains[c]))
+                grp = keyed[key] = Group(level[i], op, "chain", links=len(chains[c]))
             grp.nodes.append(c)  # chain ids for now
             continue
         key = (level[i], 0, op_index[op], repr(tape.k[i]) if op.number else "")
         grp = keyed.get(key)
         if grp is None:
-            grp = keyed[key] = Group(level[i], op, "op", 0)
+            grp = keyed[key] = Group(level[i], op, "op")
         grp.nodes.append(i)
     groups = [keyed[key] for key in sorted(keyed)]
 
