@@ -84,6 +84,18 @@ CASES = {
     "long sum chain": lambda a, b: sum((a * k + b for k in range(30)), W) * sum([b, a, W, B]),
 }
 
+# The ops sin, cos, sqrt, abs and softplus: a case each (run by every test that runs CASES).
+# Their kinks and boundary points are in KINK_CASES.
+FIVE_OP_CASES = {
+    "sin cos": lambda a, b: (a * W).sin() * b.cos() + (a - b).cos() - (b * B + a).sin().sin(),
+    "sqrt": lambda a, b: (a * a + b * b).sqrt() + (a * a + 1).sqrt() * W + (b * b * 4).sqrt(),
+    "abs": lambda a, b: abs(a - b) * W + abs(b) + abs(a * B) * abs(-a),
+    "softplus, stable for large |x|": lambda a, b: (
+        (a * W).softplus() + (a * 800).softplus() * b + (-a * 900).softplus() + (b * 700).softplus()
+    ),
+}
+CASES.update(FIVE_OP_CASES)
+
 POINTS = [(1.3, 0.4), (0.6, -1.7), (2.5, 1.1)]
 
 
@@ -130,6 +142,80 @@ def test_batch_lanes_equal_a_loop_of_eager_evaluations(mode):
     # a number next to an array is broadcast over the lanes
     out2, grads2, _ = compiled_run(c, [a, 0.25], params)
     assert close(out2[3], eager(both, (a[3], 0.25), params)[0]) and grads2[1].shape == (7,)
+
+
+def test_the_cases_use_every_op():
+    used = set()
+    for fn in CASES.values():
+        used |= {v._operation for v in topological_order(fn(Value(POINTS[0][0]), Value(POINTS[0][1])))}
+    assert {op.name for op in ops.OPS} == {op.name for op in used if op is not None}
+
+
+# --- kinks and boundary points: the same derivative as eager valuegrad (PyTorch's convention) ---
+
+# Each case is evaluated exactly at its kinks: relu'(0) = 0 and abs'(0) = sign(0) = 0, as eagerly.
+KINK_CASES = {
+    "relu and abs at 0": (
+        lambda a, b: (a - b).relu() * W + abs(a - b) * B + abs(a * 0) + (b * 0).relu() * a + abs(b - b),
+        [(0.5, 0.5), (-1.25, -1.25), (0.0, 0.0), (0.0, -0.0)],
+    ),
+    "x ** 0 and sqrt(x ** 2) at 0": (
+        lambda a, b: (a - b) ** 0 + ((a - b) ** 2 + 1).sqrt() + abs(a) ** 2,
+        [(0.5, 0.5), (0.0, 0.0)],
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", list(KINK_CASES))
+def test_kinks_match_eager(case, mode):
+    fn, points = KINK_CASES[case]
+    params = [W, B]
+    c = valuegrad.compile(fn, [1.0, 2.0], params, mode=mode)  # traced away from the kinks
+    for point in points:
+        want = eager(fn, point, params)
+        got = compiled_run(c, list(point), params)
+        if mode == "python":
+            assert got == want, (point, got, want)
+        else:
+            assert close(got[0], want[0]) and all(
+                close(g, e) for g, e in zip(got[1] + got[2], want[1] + want[2])
+            ), (point, got, want)
+    if mode == "python":
+        return
+    lanes = [np.array([p[k] for p in points]) for k in range(2)]  # every kink in one batch
+    out, input_grads, param_grads = compiled_run(c, lanes, params)
+    per_lane = [eager(fn, point, params) for point in points]
+    for i, (o, ig, _) in enumerate(per_lane):
+        assert close(out[i], o) and close(input_grads[0][i], ig[0]) and close(input_grads[1][i], ig[1])
+    for j in range(2):
+        assert close(param_grads[j], math.fsum(lane[2][j] for lane in per_lane))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("root", ["sqrt", "** 0.5"])
+def test_square_root_at_0_fails_in_backward_as_eagerly(root, mode):
+    # d/dx sqrt(x) = 0.5 / sqrt(x) is undefined at 0: eager backward raises (changing no grad),
+    # the compiled backward raises DomainError naming the generated line (and changes no grad either).
+    def fn(a):
+        return (a * W).sqrt() if root == "sqrt" else (a * W) ** 0.5
+
+    W.grad = 0.0
+    x = Value(0.0)
+    out = fn(x)
+    with pytest.raises(ArithmeticError):
+        out.backward()
+    assert W.grad == 0.0 and x.grad == 0.0
+    c = valuegrad.compile(fn, [1.0], [W], mode=mode)
+    assert c.forward([0.0]) == out.data == 0.0
+    with pytest.raises(DomainError, match="backward failed at generated line") as info:
+        c.backward()
+    assert isinstance(info.value, ArithmeticError) and isinstance(info.value, ValueError)
+    assert W.grad == 0.0
+    assert c.forward([4.0]) == fn(Value(4.0)).data  # still usable after the failure
+    c.backward()
+    assert close(W.grad, eager(fn, [4.0], [W])[2][0])
+    W.grad = 0.0
 
 
 @pytest.mark.parametrize("mode", ["numpy", "level"])
@@ -221,8 +307,12 @@ def random_graph(seed, params, copies):
                 v = x.sigmoid() if r < 0.6 else x.relu()
             elif r < 0.7:
                 v = (1 + x * x).log() if r < 0.68 else (1 + x * x) ** y.tanh()
-            elif r < 0.75:
+            elif r < 0.72:
                 v = -x
+            elif r < 0.74:
+                v = rng.choice([x.sin, x.cos, x.softplus, x.__abs__])()
+            elif r < 0.75:
+                v = (x * x + 0.25).sqrt()
             elif r < 0.88:
                 v = sum(
                     (rng.choice(pool) * rng.choice(pool) for _ in range(rng.randint(2, 6))), rng.choice(pool)
@@ -521,6 +611,15 @@ def test_bad_arguments_are_refused():
         lv.forward([np.ones(3), np.ones(4)])
     with pytest.raises(ValueError, match="at least one lane"):
         lv.forward([np.ones(0), 1.0])
+
+
+@pytest.mark.parametrize("module", ["", ".tape", ".naming", ".lowering"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module("valuegrad.compiler" + module))
+    assert result.attempted >= 3 and result.failed == 0
 
 
 def test_import_valuegrad_does_not_import_numpy():
