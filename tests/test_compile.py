@@ -418,6 +418,29 @@ def test_source_of_one_neuron_reads_like_the_chain_rule():
     assert c.forward([2.0, 0.0]) == pytest.approx(1 / math.sqrt(2), abs=1e-15)
 
 
+@pytest.mark.parametrize("op", ops.OPS, ids=lambda op: op.name)
+def test_generated_formulas_are_the_op_tables(op):
+    # The compiler writes each formula once with Formula.substitute and fills in each node's
+    # expressions: the code must parse to the very tree Formula.substitute gives, whatever the expressions.
+    from valuegrad.compiler.lowering import code_of, operand_names, times_gradient
+
+    for x, second, out in [
+        ("a", "b", "o"),
+        ("v[3:5]", "(-2)", "v[7:9].reshape(2, -1)"),
+        ("a + b", "c ** 2", "-o"),
+        ("_C[0]", "1e-05", "2.5"),
+    ]:
+        names = operand_names(op, x, second, out)
+        for formula in (op.out, *op.partials):
+            assert ast.dump(ast.parse(code_of(formula, names))) == ast.dump(
+                ast.parse(formula.substitute(names))
+            ), (formula, names)
+            term = ast.parse(times_gradient(formula, names, "g"), mode="eval").body
+            if formula.constant not in (1, -1):
+                assert isinstance(term, ast.BinOp) and isinstance(term.op, ast.Mult)
+                assert ast.dump(term.left) == ast.dump(ast.parse(formula.substitute(names), mode="eval").body)
+
+
 def test_level_source_and_plan_are_shown():
     c = valuegrad.compile(lambda a, b: (a * b + W).relu(), [1.0, 2.0], [W], mode="level")
     assert "def forward(v)" in c.plan_source and "def backward(v, g, _saved)" in c.plan_source

@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import ops
 from .level_plan import Group, LevelPlan
-from .lowering import numpy_functions, operand_names, times_gradient
+from .lowering import code_of, numpy_functions, operand_names, times_gradient
 from .naming import literal
 from .tape import CONST, Tape
 
@@ -271,7 +271,7 @@ class LevelCode:
             spec = f"'{sub[0]}...,{sub[1]}...->{letters}...'"
             self.fwd.append(f"    einsum({spec}, {packed[0]}, {packed[1]}, out={out})")
         else:
-            code = op.out.substitute(operand_names(op, full[0], second))
+            code = code_of(op.out, operand_names(op, full[0], second))
             self.fwd.append(f"    {out}{'[...]' if multi else ''} = {code}")
         if not needs_grad:
             return

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .lowering import operand_names, times_gradient
+from .lowering import code_of, operand_names, times_gradient
 from .naming import Names, comment, literal, safe_name
 from .tape import CONST, INPUT, OP, PARAM, Tape
 
@@ -87,7 +87,7 @@ def straight_line_code(tape: Tape) -> tuple[str, list[Any]]:
             continue
         op = tape.ops[i]
         assert op is not None
-        forward_text[i] = f"{name[i]} = {op.out.substitute(operands(i))}"
+        forward_text[i] = f"{name[i]} = {code_of(op.out, operands(i))}"
         fwd.append(f"    {forward_text[i]}{comment(labels[i], name[i])}")
 
     out = n - 1
