@@ -55,6 +55,21 @@ def _run_source(source: str, namespace: dict[str, Any], what: str, owner: object
 _NUMERIC_ERRORS = (FloatingPointError, ValueError, ZeroDivisionError, OverflowError)
 
 
+def _guarded(phase: str, np: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, a generated function; a numerical failure becomes a `DomainError` naming its line.
+
+    With ``np`` (NumPy code), invalid values and division by zero raise instead of
+    giving NaN; overflow gives ``inf``, as eagerly.
+    """
+    try:
+        if np is None:
+            return fn(*args)
+        with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
+            return fn(*args)
+    except _NUMERIC_ERRORS as e:
+        raise _domain_error(e, phase) from e
+
+
 def _domain_error(e: BaseException, phase: str) -> DomainError:
     """``e``, raised in generated code, as a DomainError naming the generated line and its group."""
     tb = e.__traceback__
@@ -278,10 +293,7 @@ class Compiled:
     def _forward_straight(self, inputs: list[Any], batch: int | None) -> Any:
         if batch is None and self.mode != "numpy":
             values = [float(x) for x in inputs]
-            try:
-                out, saved = self._python["forward"](values, self.params)
-            except _NUMERIC_ERRORS as e:
-                raise _domain_error(e, "forward") from e
+            out, saved = _guarded("forward", None, self._python["forward"], values, self.params)
             self._last = (saved, None, False)
             self._last_level = False
             return float(out)
@@ -293,11 +305,7 @@ class Compiled:
         if self._numpy_code is None:
             self._numpy_code = self._straight_numpy()
         values = [np.asarray(x, dtype=np.float64) for x in inputs]
-        with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
-            try:
-                out, saved = self._numpy_code["forward"](values, self.params)
-            except _NUMERIC_ERRORS as e:
-                raise _domain_error(e, "forward") from e
+        out, saved = _guarded("forward", np, self._numpy_code["forward"], values, self.params)
         self._last = (saved, batch, True)
         self._last_level = False
         if batch is None:
@@ -307,20 +315,13 @@ class Compiled:
     def _backward_straight(self) -> list[Any]:
         saved, batch, use_numpy = self._last
         if not use_numpy:
-            try:
-                input_grads, param_grads = self._python["backward"](saved)
-            except _NUMERIC_ERRORS as e:
-                raise _domain_error(e, "backward") from e
+            input_grads, param_grads = _guarded("backward", None, self._python["backward"], saved)
             for p, d in zip(self._used_params, param_grads):
                 p.grad += d
             return [float(d) for d in input_grads]
         np = require_numpy()
         assert self._numpy_code is not None
-        with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
-            try:
-                input_grads, param_grads = self._numpy_code["backward"](saved)
-            except _NUMERIC_ERRORS as e:
-                raise _domain_error(e, "backward") from e
+        input_grads, param_grads = _guarded("backward", np, self._numpy_code["backward"], saved)
         if batch is None:
             for p, d in zip(self._used_params, param_grads):
                 p.grad += float(d)
@@ -361,11 +362,7 @@ class Compiled:
         if (batch is not None) not in self._levels:
             self._level_code(True)
         forward, _, _ = self._levels[batch is not None]
-        with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
-            try:
-                saved = forward(v)
-            except _NUMERIC_ERRORS as e:
-                raise _domain_error(e, "forward") from e
+        saved = _guarded("forward", np, forward, v)
         self._last = (saved, batch, v, g)
         self._last_level = True
         out = v[slot[len(tape) - 1]]
@@ -380,11 +377,7 @@ class Compiled:
         if tape.needs_grad[out]:
             g[slot[out]] = 1.0
             _, backward, _ = self._levels[batch is not None]
-            with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
-                try:
-                    backward(v, g, saved)
-                except _NUMERIC_ERRORS as e:
-                    raise _domain_error(e, "backward") from e
+            _guarded("backward", np, backward, v, g, saved)
         if self._param_slots:
             grads = g[self._p0 : self._p1]
             if batch is not None:
