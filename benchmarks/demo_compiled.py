@@ -10,7 +10,7 @@ compiles it once with `valuegrad.compile` (the data points are constants baked
 into the tape) and returns ``step(k)``: forward, backward, SGD with
 ``lr = 1.0 - 0.9 * k / 100``, returning that step's loss (before the update),
 exactly what micrograd's demo loop does. The returned object also carries
-``compile_seconds``, ``compiled`` (the `valuegrad.compile.Compiled`) and ``nbytes``.
+``compile_seconds``, ``compiled`` (the `valuegrad.compiler.Compiled`) and ``nbytes``.
 
 Run it as a script for a rough timing: ``python benchmarks/demo_compiled.py``.
 """
@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy  # noqa: F401  # the compiled path needs NumPy: loaded with this module, not billed to compiling
 
 from valuegrad import Value
-from valuegrad.compile import Compiled, compile
+from valuegrad.compiler import Compiled, compile
 
 LAYERS = (2, 16, 16, 1)
 ALPHA = 1e-4

@@ -38,7 +38,7 @@ What is measured:
 4. Start-up: ``python -c "import valuegrad"`` against micrograd, torch and a bare
    interpreter.
 
-The compiled row. If ``benchmarks/demo_compiled.py`` exists and ``valuegrad.compile``
+The compiled row. If ``benchmarks/demo_compiled.py`` exists and ``valuegrad.compiler``
 is importable, the demo also runs compiled valuegrad through this interface::
 
     make_step(weights: list[float], X: list[list[float]], y: list[int]) -> Callable[[int], float]

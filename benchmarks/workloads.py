@@ -378,9 +378,9 @@ def compiled_available() -> str | None:
     if importlib.util.find_spec("valuegrad") is None:
         return "valuegrad is not importable"
     try:
-        import valuegrad.compile  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+        import valuegrad.compiler  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
     except ImportError as e:
-        return f"valuegrad.compile is not importable ({e})"
+        return f"valuegrad.compiler is not importable ({e})"
     if importlib.util.find_spec(COMPILED_MODULE) is None:
         return f"{COMPILED_MODULE.replace('.', '/')}.py does not exist"
     return None

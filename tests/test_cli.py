@@ -145,7 +145,7 @@ def test_train_adam_bce_and_compile(tmp_path, capsys):
         "--out",
         str(tmp_path),
     ]
-    if importlib.util.find_spec("valuegrad.compile") is not None and importlib.util.find_spec("numpy"):
+    if importlib.util.find_spec("valuegrad.compiler") is not None and importlib.util.find_spec("numpy"):
         args.append("--compile")
     assert main(args) == 0
     assert "adam lr 0.01" in capsys.readouterr().out

@@ -19,7 +19,7 @@ import pytest
 
 import valuegrad
 from valuegrad import Value, ops, topological_order
-from valuegrad.compile import DomainError, GraphChangedError, Tape
+from valuegrad.compiler import DomainError, GraphChangedError, Tape
 from valuegrad.value import _node
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +84,18 @@ CASES = {
     "long sum chain": lambda a, b: sum((a * k + b for k in range(30)), W) * sum([b, a, W, B]),
 }
 
+# The ops sin, cos, sqrt, abs and softplus: a case each (run by every test that runs CASES).
+# Their kinks and boundary points are in KINK_CASES.
+FIVE_OP_CASES = {
+    "sin cos": lambda a, b: (a * W).sin() * b.cos() + (a - b).cos() - (b * B + a).sin().sin(),
+    "sqrt": lambda a, b: (a * a + b * b).sqrt() + (a * a + 1).sqrt() * W + (b * b * 4).sqrt(),
+    "abs": lambda a, b: abs(a - b) * W + abs(b) + abs(a * B) * abs(-a),
+    "softplus, stable for large |x|": lambda a, b: (
+        (a * W).softplus() + (a * 800).softplus() * b + (-a * 900).softplus() + (b * 700).softplus()
+    ),
+}
+CASES.update(FIVE_OP_CASES)
+
 POINTS = [(1.3, 0.4), (0.6, -1.7), (2.5, 1.1)]
 
 
@@ -130,6 +142,80 @@ def test_batch_lanes_equal_a_loop_of_eager_evaluations(mode):
     # a number next to an array is broadcast over the lanes
     out2, grads2, _ = compiled_run(c, [a, 0.25], params)
     assert close(out2[3], eager(both, (a[3], 0.25), params)[0]) and grads2[1].shape == (7,)
+
+
+def test_the_cases_use_every_op():
+    used = set()
+    for fn in CASES.values():
+        used |= {v._operation for v in topological_order(fn(Value(POINTS[0][0]), Value(POINTS[0][1])))}
+    assert {op.name for op in ops.OPS} == {op.name for op in used if op is not None}
+
+
+# --- kinks and boundary points: the same derivative as eager valuegrad (PyTorch's convention) ---
+
+# Each case is evaluated exactly at its kinks: relu'(0) = 0 and abs'(0) = sign(0) = 0, as eagerly.
+KINK_CASES = {
+    "relu and abs at 0": (
+        lambda a, b: (a - b).relu() * W + abs(a - b) * B + abs(a * 0) + (b * 0).relu() * a + abs(b - b),
+        [(0.5, 0.5), (-1.25, -1.25), (0.0, 0.0), (0.0, -0.0)],
+    ),
+    "x ** 0 and sqrt(x ** 2) at 0": (
+        lambda a, b: (a - b) ** 0 + ((a - b) ** 2 + 1).sqrt() + abs(a) ** 2,
+        [(0.5, 0.5), (0.0, 0.0)],
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", list(KINK_CASES))
+def test_kinks_match_eager(case, mode):
+    fn, points = KINK_CASES[case]
+    params = [W, B]
+    c = valuegrad.compile(fn, [1.0, 2.0], params, mode=mode)  # traced away from the kinks
+    for point in points:
+        want = eager(fn, point, params)
+        got = compiled_run(c, list(point), params)
+        if mode == "python":
+            assert got == want, (point, got, want)
+        else:
+            assert close(got[0], want[0]) and all(
+                close(g, e) for g, e in zip(got[1] + got[2], want[1] + want[2])
+            ), (point, got, want)
+    if mode == "python":
+        return
+    lanes = [np.array([p[k] for p in points]) for k in range(2)]  # every kink in one batch
+    out, input_grads, param_grads = compiled_run(c, lanes, params)
+    per_lane = [eager(fn, point, params) for point in points]
+    for i, (o, ig, _) in enumerate(per_lane):
+        assert close(out[i], o) and close(input_grads[0][i], ig[0]) and close(input_grads[1][i], ig[1])
+    for j in range(2):
+        assert close(param_grads[j], math.fsum(lane[2][j] for lane in per_lane))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("root", ["sqrt", "** 0.5"])
+def test_square_root_at_0_fails_in_backward_as_eagerly(root, mode):
+    # d/dx sqrt(x) = 0.5 / sqrt(x) is undefined at 0: eager backward raises (changing no grad),
+    # the compiled backward raises DomainError naming the generated line (and changes no grad either).
+    def fn(a):
+        return (a * W).sqrt() if root == "sqrt" else (a * W) ** 0.5
+
+    W.grad = 0.0
+    x = Value(0.0)
+    out = fn(x)
+    with pytest.raises(ArithmeticError):
+        out.backward()
+    assert W.grad == 0.0 and x.grad == 0.0
+    c = valuegrad.compile(fn, [1.0], [W], mode=mode)
+    assert c.forward([0.0]) == out.data == 0.0
+    with pytest.raises(DomainError, match="backward failed at generated line") as info:
+        c.backward()
+    assert isinstance(info.value, ArithmeticError) and isinstance(info.value, ValueError)
+    assert W.grad == 0.0
+    assert c.forward([4.0]) == fn(Value(4.0)).data  # still usable after the failure
+    c.backward()
+    assert close(W.grad, eager(fn, [4.0], [W])[2][0])
+    W.grad = 0.0
 
 
 @pytest.mark.parametrize("mode", ["numpy", "level"])
@@ -221,8 +307,12 @@ def random_graph(seed, params, copies):
                 v = x.sigmoid() if r < 0.6 else x.relu()
             elif r < 0.7:
                 v = (1 + x * x).log() if r < 0.68 else (1 + x * x) ** y.tanh()
-            elif r < 0.75:
+            elif r < 0.72:
                 v = -x
+            elif r < 0.74:
+                v = rng.choice([x.sin, x.cos, x.softplus, x.__abs__])()
+            elif r < 0.75:
+                v = (x * x + 0.25).sqrt()
             elif r < 0.88:
                 v = sum(
                     (rng.choice(pool) * rng.choice(pool) for _ in range(rng.randint(2, 6))), rng.choice(pool)
@@ -328,11 +418,35 @@ def test_source_of_one_neuron_reads_like_the_chain_rule():
     assert c.forward([2.0, 0.0]) == pytest.approx(1 / math.sqrt(2), abs=1e-15)
 
 
+@pytest.mark.parametrize("op", ops.OPS, ids=lambda op: op.name)
+def test_generated_formulas_are_the_op_tables(op):
+    # The compiler writes each formula once with Formula.substitute and fills in each node's
+    # expressions: the code must parse to the very tree Formula.substitute gives, whatever the expressions.
+    from valuegrad.compiler.lowering import code_of, operand_names, times_gradient
+
+    for x, second, out in [
+        ("a", "b", "o"),
+        ("v[3:5]", "(-2)", "v[7:9].reshape(2, -1)"),
+        ("a + b", "c ** 2", "-o"),
+        ("_C[0]", "1e-05", "2.5"),
+    ]:
+        names = operand_names(op, x, second, out)
+        for formula in (op.out, *op.partials):
+            assert ast.dump(ast.parse(code_of(formula, names))) == ast.dump(
+                ast.parse(formula.substitute(names))
+            ), (formula, names)
+            term = ast.parse(times_gradient(formula, names, "g"), mode="eval").body
+            if formula.constant not in (1, -1):
+                assert isinstance(term, ast.BinOp) and isinstance(term.op, ast.Mult)
+                assert ast.dump(term.left) == ast.dump(ast.parse(formula.substitute(names), mode="eval").body)
+
+
 def test_level_source_and_plan_are_shown():
     c = valuegrad.compile(lambda a, b: (a * b + W).relu(), [1.0, 2.0], [W], mode="level")
     assert "def forward(v)" in c.plan_source and "def backward(v, g, _saved)" in c.plan_source
     assert "def forward(_in, _P)" in c.source  # the straight-line view exists in every mode
-    assert [g.op for g in c.plan] == ["*", "+", "relu"]
+    assert [g.symbol for g in c.plan] == ["*", "+", "relu"]
+    assert [g.op for g in c.plan] == [ops.MUL, ops.ADD, ops.RELU]
 
 
 HOSTILE = [
@@ -437,11 +551,11 @@ def test_a_16x16_layer_is_one_grouped_multiply():
 
     xs = [0.1 * k - 0.5 for k in range(16)]
     c = valuegrad.compile(layer, xs, params, mode="level")
-    muls = [g for g in c.plan if g.op == "*"]
+    muls = [g for g in c.plan if g.op is ops.MUL]
     assert [g.lanes for g in muls] == [256]
     sums = [g for g in c.plan if g.kind == "chain" and g.level == muls[0].level + 1]
     assert [(g.chains, g.links) for g in sums] == [(16, 16)]
-    relus = [g for g in c.plan if g.op == "relu"]
+    relus = [g for g in c.plan if g.op is ops.RELU]
     assert [g.lanes for g in relus] == [16]
     want = eager(layer, xs, params)
     got = compiled_run(c, xs, params)
@@ -456,13 +570,13 @@ def test_a_16x16_layer_is_one_grouped_multiply():
 
 
 def test_repeated_operands_are_found():
-    from valuegrad.compile import _broadcast_axis, _common_shape
+    from valuegrad.compiler.level_code import broadcast_axis, common_shape
 
-    assert _broadcast_axis(np, np.repeat(np.arange(6), 4)) == (1, 4)  # each value 4 times in a row
-    assert _broadcast_axis(np, np.tile(np.arange(6), 4)) == (6, 4)  # the whole block 4 times
-    assert _broadcast_axis(np, np.tile(np.repeat(np.arange(3), 5), 2)) == (1, 5)  # the longest repeat wins
-    assert _broadcast_axis(np, np.arange(24)) is None
-    shape, axes = _common_shape(24, {0: (1, 4), 1: (4, 6)})
+    assert broadcast_axis(np, np.repeat(np.arange(6), 4)) == (1, 4)  # each value 4 times in a row
+    assert broadcast_axis(np, np.tile(np.arange(6), 4)) == (6, 4)  # the whole block 4 times
+    assert broadcast_axis(np, np.tile(np.repeat(np.arange(3), 5), 2)) == (1, 5)  # the longest repeat wins
+    assert broadcast_axis(np, np.arange(24)) is None
+    shape, axes = common_shape(24, {0: (1, 4), 1: (4, 6)})
     assert shape == (6, 4) and axes == {0: (1,), 1: (0,)}
 
 
@@ -520,6 +634,15 @@ def test_bad_arguments_are_refused():
         lv.forward([np.ones(3), np.ones(4)])
     with pytest.raises(ValueError, match="at least one lane"):
         lv.forward([np.ones(0), 1.0])
+
+
+@pytest.mark.parametrize("module", ["", ".tape", ".naming", ".lowering"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module("valuegrad.compiler" + module))
+    assert result.attempted >= 3 and result.failed == 0
 
 
 def test_import_valuegrad_does_not_import_numpy():

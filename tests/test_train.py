@@ -84,7 +84,7 @@ def test_loss_history_matches_micrograd_from_the_same_weights():
 def has_compiler() -> bool:
     return (
         importlib.util.find_spec("numpy") is not None
-        and importlib.util.find_spec("valuegrad.compile") is not None
+        and importlib.util.find_spec("valuegrad.compiler") is not None
     )
 
 
@@ -215,7 +215,7 @@ def test_bad_data_and_models():
 
 def test_compile_true_gives_the_eager_history():
     if not has_compiler():
-        pytest.skip("valuegrad.compile (or NumPy) is not available yet")
+        pytest.skip("valuegrad.compiler (or NumPy) is not available yet")
     X, y = make_moons(40, noise=0.1, seed=0)
     histories = []
     for compiled in (False, True):
@@ -238,9 +238,9 @@ def test_compile_true_without_numpy_refuses_and_names_the_extra(monkeypatch):
 
 
 def test_compile_true_without_the_compiler_is_a_clear_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "valuegrad.compile", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "valuegrad.compiler", None)  # makes the import fail
     xs, ys = notebook_samples()
-    with pytest.raises(ImportError, match=r"fit\(compile=True\) needs valuegrad.compile"):
+    with pytest.raises(ImportError, match=r"fit\(compile=True\) needs valuegrad.compiler"):
         fit(nn.MLP(3, [1], seed=0), xs, ys, steps=1, compile=True)
 
 

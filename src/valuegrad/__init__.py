@@ -12,9 +12,10 @@ the gradient of the output with respect to every Value it depends on.
 
 Modules: `valuegrad.nn` (Neuron, Layer, MLP), `valuegrad.losses`,
 `valuegrad.optim`, `valuegrad.data`, `valuegrad.train`, `valuegrad.viz`
-(`draw_dot`), `valuegrad.functional` (`grad`, `hessian`, `jvp`). `valuegrad.gradcheck`
-and `valuegrad.compile` are the functions of the modules of the same name (as
-`torch.autograd.gradcheck`); import their other names with
+(`draw_dot`), `valuegrad.functional` (`grad`, `hessian`, `jvp`), `valuegrad.compiler`
+(`valuegrad.compile` is its entry point; `Compiled`, `DomainError` and the rest are
+``from valuegrad.compiler import ...``). `valuegrad.gradcheck` is the function of the
+module of the same name (as `torch.autograd.gradcheck`); import its other names with
 ``from valuegrad.gradcheck import ...``. Optional dependencies (Graphviz,
 matplotlib, NumPy, tqdm) are imported only by the functions that need them.
 
@@ -35,7 +36,7 @@ from ._engine_choice import NATIVE
 # isort: split
 from . import data, losses, nn, optim
 from .backward import topological_order
-from .compile import compile
+from .compiler import compile
 from .dual import Dual
 from .functional import grad, hessian, hvp, jvp, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad

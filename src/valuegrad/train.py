@@ -24,7 +24,6 @@ between steps.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import math
 import sys
@@ -207,14 +206,13 @@ def _compiler() -> Callable[..., Any]:
             "(or train without compile=True)"
         )
     try:
-        module = importlib.import_module("valuegrad.compile")
-        fn: Callable[..., Any] = module.compile
-        return fn
-    except (ImportError, AttributeError) as e:
+        from .compiler import compile as compile_graph
+    except ImportError as e:
         raise ImportError(
-            "fit(compile=True) needs valuegrad.compile and NumPy (pip install 'valuegrad[compile]'); "
+            "fit(compile=True) needs valuegrad.compiler and NumPy (pip install 'valuegrad[compile]'); "
             f"it could not be loaded: {e}"
         ) from e
+    return compile_graph
 
 
 def fit(
