@@ -118,12 +118,17 @@ def gradients(
 def backward_with_graph(root: Value) -> None:
     """`Value.backward(create_graph=True)`: add one recorded backward pass into every ``grad``.
 
-    Afterwards each ``grad`` is a Value whose graph reaches back to the Values it is
-    the gradient of: a reference cycle (PyTorch documents the same one). Reset the
-    grads (``model.zero_grad()``, or ``v.grad = 0.0``) when you are done with them,
-    which breaks it; `valuegrad.grad` and `gradients` return derivatives without
-    storing them, and make no cycle.
+    Each leaf's ``grad`` becomes a Value: a graph that can be differentiated again. A
+    node made by an operation receives the number only, as plain ``backward()`` gives
+    it, so that the one reference cycle this makes is leaf -> leaf.grad -> graph -> leaf
+    (PyTorch documents the same one). Reset the leaves' grads (``model.zero_grad()``, or
+    ``v.grad = 0.0``) when you are done with them, which breaks it; `valuegrad.grad` and
+    `gradients` return derivatives without storing them, and make no cycle.
     """
     for v, g in gradients(root, None, create_graph=True).items():
         old = v.grad
-        v.grad = g if not isinstance(old, Value) and old == 0 else old + g
+        if v._operation is not None:
+            g = g.data if isinstance(g, Value) else g
+            v.grad = old + g if not isinstance(old, Value) else old.data + g
+        else:
+            v.grad = g if not isinstance(old, Value) and old == 0 else old + g

@@ -410,8 +410,11 @@ class Value:
         between training steps. Each call adds exactly one pass's worth, or
         nothing at all if a local derivative fails (the error names the node).
 
-        With ``create_graph=True`` the backward pass is itself recorded: every
-        ``grad`` becomes a Value that can be differentiated again.
+        With ``create_graph=True`` the backward pass is itself recorded: each leaf's
+        ``grad`` becomes a Value that can be differentiated again (nodes made by an
+        operation get the number). That makes a reference cycle, leaf -> grad -> leaf,
+        as in PyTorch: reset the grads (``model.zero_grad()``) when done, or use
+        `valuegrad.grad`, which stores nothing.
 
         Iterative, never recursive: a chain of a million operations is fine.
         """
