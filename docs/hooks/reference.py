@@ -24,15 +24,8 @@ FENCE = "```"
 def fence_doctests(text: str) -> str:
     """``text`` with every doctest example inside a ``pycon`` code fence.
 
-    >>> print(fence_doctests("Adds.\\n>>> 1 + 1\\n2\\n\\nDone."))
-    Adds.
-    <BLANKLINE>
-    ```pycon
-    >>> 1 + 1
-    2
-    ```
-    <BLANKLINE>
-    Done.
+    >>> fence_doctests("Adds.\\n>>> 1 + 1\\n2\\n\\nDone.").split("\\n")
+    ['Adds.', '', '```pycon', '>>> 1 + 1', '2', '```', '', 'Done.']
     """
     lines = text.split("\n")
     out: list[str] = []

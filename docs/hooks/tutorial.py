@@ -59,7 +59,7 @@ def export_tutorial(notebook: Path) -> str:
             )
         html = out.read_text(encoding="utf-8")
     if not CDN.search(html):
-        raise PluginError("marimo's export no longer loads its frontend from the expected CDN: check the hook")
+        raise PluginError("marimo's export no longer loads its frontend from the CDN this hook expects")
     html = CDN.sub(ASSETS, html)
     remote = REMOTE.search(html)
     if remote:
