@@ -8,19 +8,26 @@
   relative links and picture point at files that exist.
 - ``mkdocs build --strict`` succeeds (skipped only without the docs extra), and the built
   site is offline: no script, style, font, icon or frame comes from another host; every
-  public name has its entry in the API reference; the tutorial page holds the notebook.
+  public name has its entry in the API reference; the tutorial page holds the notebook,
+  and, in a headless Chromium (when Playwright and a Chromium are installed), shows it
+  with every request staying on the site.
 """
 
 from __future__ import annotations
 
 import doctest
+import functools
 import html.parser
+import http.server
 import importlib
 import os
 import pkgutil
 import re
+import shutil
+import socketserver
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -350,3 +357,66 @@ def test_the_tutorial_page_holds_the_notebook(site: Path) -> None:
     assert any(u.startswith("marimo/assets/") and u.endswith(".js") for u in local)
     assert [u for u in local if not (tutorial / u).is_file()] == []
     assert not list((ROOT / "docs").rglob("*.html")), "the exported notebook is built, never committed"
+
+
+# --- the built site in a real browser (skipped without Playwright and a Chromium) -----
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.mark.slow
+def test_the_site_in_a_browser_fetches_nothing_from_elsewhere(site: Path) -> None:
+    """Home, an API page and the tutorial, served locally: every request stays local, the notebook shows."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser check needs Playwright")
+    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
+    if chromium is None:
+        pytest.skip("no Chromium to drive: install Debian's `chromium` package")
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    with socketserver.TCPServer(("127.0.0.1", 0), handler) as httpd:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        elsewhere: list[str] = []
+        try:
+            with sync_api.sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                page = browser.new_page()
+
+                def route(r: Any) -> None:
+                    if r.request.url.startswith((base, "data:", "blob:")):
+                        r.continue_()
+                    else:
+                        elsewhere.append(r.request.url)
+                        r.abort()
+
+                page.route("**/*", route)
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(base, wait_until="networkidle")
+                assert "Backpropagation you can see, check and trust" in page.inner_text("article")
+                page.goto(base + "api/valuegrad/", wait_until="networkidle")
+                assert page.locator('[id="valuegrad.Value.backward"]').count() == 1
+                page.goto(base + "tutorial/", wait_until="networkidle")
+                page.locator("iframe.tutorial-notebook").scroll_into_view_if_needed()
+                notebook = page.frame_locator("iframe.tutorial-notebook")
+                heading = notebook.locator("#root h1").first
+                heading.wait_for(timeout=120_000)  # marimo renders the static notebook in the browser
+                assert "Backpropagation, spelled out" in heading.inner_text()
+                browser.close()
+        finally:
+            httpd.shutdown()
+    assert elsewhere == [], f"requests to other hosts: {elsewhere[:10]}"
+    assert errors == []
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
