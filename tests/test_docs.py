@@ -104,7 +104,11 @@ def test_docstring_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     failures = []
     for name in public_modules():
         module = importlib.import_module(name)
-        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, report=False)
+        # A module compiled by Cython keeps the names it uses at C level out of its namespace:
+        # its examples also see the package's names (Value, ...), as a reader of them would.
+        compiled = not str(getattr(module, "__file__", "")).endswith(".py")
+        extra = {k: v for k, v in vars(valuegrad).items() if not k.startswith("_")} if compiled else None
+        result = doctest.testmod(module, extraglobs=extra, optionflags=doctest.ELLIPSIS, report=False)
         attempted += result.attempted
         if result.failed:
             failures.append(f"{name}: {result.failed} of {result.attempted} examples failed")
