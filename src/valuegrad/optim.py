@@ -172,7 +172,7 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam, as ``torch.optim.Adam`` (amsgrad off); ``weight_decay`` is added to the gradient (L2, not AdamW).
 
-    For step t = 1, 2, ...::
+    For step t = 1, 2, ...:
 
         m = m + (1 - beta1) * (g - m)            # torch's lerp
         v = beta2 * v + (1 - beta2) * g * g
