@@ -54,6 +54,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import operator
 import os
 import random
 import types
@@ -335,9 +336,7 @@ class Neuron(Module):
     def _forward(self, x: Sequence[Input]) -> Value:
         # b + w1*x1 + w2*x2 + ...: the same chain of nodes as micrograd's
         # sum((wi*xi for ...), self.b), so losses match micrograd's step for step.
-        act = self.b
-        for wi, xi in zip(self.w, x):
-            act = act + wi * xi
+        act = sum(map(operator.mul, self.w, x), self.b)  # ((b + w1*x1) + w2*x2) + ..., no loop in Python
         return act if self._act is None else self._act(act)
 
     def _predict(self, x: Sequence[Any]) -> Any:
