@@ -67,7 +67,6 @@ def test_import_valuegrad_runs_no_exec_or_eval():
     # Called from valuegrad's own files: never.
     assert not [c for c in calls if str(Path(c[2]).resolve()).startswith(PACKAGE)], calls
     ours = [c for c in calls if c[1] == "valuegrad" or c[1].startswith("valuegrad.")]
-    # Called by a library on valuegrad's behalf while one of its modules loads: only the standard
-    # library's dataclasses writing a dataclass's methods, never the compiler.
-    assert all(c[2].endswith("dataclasses.py") for c in ours), ours
-    assert not [c for c in ours if c[1].startswith("valuegrad.compiler")], ours
+    # Nor by a library on valuegrad's behalf while one of its modules loads (a dataclass would:
+    # the standard library writes its methods with exec).
+    assert not ours, ours

@@ -12,12 +12,10 @@ the gradient of the output with respect to every Value it depends on.
 
 Modules: `valuegrad.nn` (Neuron, Layer, MLP), `valuegrad.losses`,
 `valuegrad.optim`, `valuegrad.data`, `valuegrad.train`, `valuegrad.viz`
-(`draw_dot`), `valuegrad.functional` (`grad`, `hessian`, `jvp`), `valuegrad.compiler`
-(`valuegrad.compile` is its entry point; `Compiled`, `DomainError` and the rest are
-``from valuegrad.compiler import ...``). `valuegrad.gradcheck` is the function of the
-module of the same name (as `torch.autograd.gradcheck`); import its other names with
-``from valuegrad.gradcheck import ...``. Optional dependencies (Graphviz,
-matplotlib, NumPy, tqdm) are imported only by the functions that need them.
+(`draw_dot`), `valuegrad.functional` (`grad`, `hessian`, `jvp`), `valuegrad.gradient_checks`
+(`gradcheck`), `valuegrad.compiler` (`compile`), `valuegrad.micrograd` (micrograd's API).
+``import valuegrad`` loads the engine only; everything else loads on first use, and
+optional dependencies (Graphviz, matplotlib, NumPy, tqdm) only in the functions that need them.
 
 The engine (`valuegrad.value`, `valuegrad.backward`) is plain Python, compiled by
 Cython when valuegrad was installed with a C compiler present. `NATIVE` says
@@ -34,30 +32,50 @@ from typing import TYPE_CHECKING, Any
 from ._engine_choice import NATIVE
 
 # isort: split
-from . import data, losses, nn, optim
 from .backward import topological_order
-from .compiler import compile
 from .dual import Dual
-from .functional import grad, hessian, hvp, jvp, value_and_grad
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .higher_order import gradients
 from .value import Value
 
 if TYPE_CHECKING:  # pragma: no cover
+    from . import data, losses, nn, optim
+    from .compiler import compile
+    from .functional import grad, hessian, hvp, jvp, value_and_grad
+    from .gradient_checks import GradcheckError, gradcheck, gradgradcheck, numerical_grad
     from .viz import draw_dot, trace
 
 __version__ = "0.1.0"
 
-# The drawing module is loaded on first use: `import valuegrad` stays fast.
-_LAZY = {"trace": "viz", "draw_dot": "viz"}
+# Loaded on first use, so that `import valuegrad` loads only the engine: name -> its module.
+_LAZY = {
+    "compile": "compiler",
+    "grad": "functional",
+    "value_and_grad": "functional",
+    "hessian": "functional",
+    "hvp": "functional",
+    "jvp": "functional",
+    "gradcheck": "gradient_checks",
+    "gradgradcheck": "gradient_checks",
+    "numerical_grad": "gradient_checks",
+    "GradcheckError": "gradient_checks",
+    "draw_dot": "viz",
+    "trace": "viz",
+}
+_SUBMODULES = ("data", "losses", "nn", "optim", "viz", "train", "plot", "examples", "ops", "engine", "cli")
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    if name in ("viz", "train", "plot", "examples", "ops", "engine", "cli"):
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # once loaded, a plain attribute
+        return value
+    if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'valuegrad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

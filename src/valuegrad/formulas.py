@@ -25,7 +25,6 @@ engine's generated code, the compiler's code and the drawings are written.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 __all__ = ["VARIABLES", "Formula", "FormulaError", "check_backend"]
@@ -64,14 +63,26 @@ class FormulaError(ValueError):
     """A formula of the op table is not in the formula language (see `valuegrad.formulas`)."""
 
 
-@dataclass(frozen=True)
 class Formula:
     """One parsed formula: its text, the variables and functions it uses, its number value if constant."""
+
+    __slots__ = ("text", "variables", "functions", "constant")
 
     text: str
     variables: frozenset[str]
     functions: frozenset[str]
-    constant: int | float | None = None  # 1 for "1", -1 for "-1", else None
+    constant: int | float | None  # 1 for "1", -1 for "-1", else None
+
+    def __init__(
+        self, text: str, variables: frozenset[str], functions: frozenset[str], constant: int | float | None
+    ) -> None:
+        self.text = text
+        self.variables = variables
+        self.functions = functions
+        self.constant = constant
+
+    def __repr__(self) -> str:
+        return f"Formula({self.text!r})"
 
     @classmethod
     def parse(cls, text: str) -> Formula:

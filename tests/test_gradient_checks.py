@@ -1,4 +1,4 @@
-"""valuegrad.gradcheck: gradcheck and gradgradcheck pass on correct derivatives and catch wrong ones."""
+"""valuegrad.gradient_checks: gradcheck and gradgradcheck pass on correct derivatives and catch wrong ones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 import pytest
 
 from valuegrad import Value, op_functions
-from valuegrad.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from valuegrad.gradient_checks import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 
 
 def break_cube(monkeypatch, derivative):
