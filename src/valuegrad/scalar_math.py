@@ -68,8 +68,7 @@ def inv(x: Any) -> Any:
     return Fraction(1, x) if type(x) is int else 1 / x
 
 
-def tanh(x: Any) -> float:
-    return math.tanh(x)  # exact to 1.0 for large x (no overflow, no NaN)
+tanh = math.tanh  # exact to 1.0 for large x (no overflow, no NaN)
 
 
 def sigmoid(x: Any) -> float:
