@@ -1,4 +1,4 @@
-"""One engine source, two speeds: valuegrad.NATIVE, VALUEGRAD_PURE_PYTHON=1, and the same numbers from both."""
+"""One engine source, two speeds: valuegrad.NATIVE, VALUEGRAD_PURE_PYTHON=1, the same numbers from both."""
 
 from __future__ import annotations
 
@@ -25,9 +25,8 @@ def run(code: str, *, pure: bool, cwd: Path | None = None, path: Path | None = N
         env["VALUEGRAD_PURE_PYTHON"] = "1"
     if path is not None:
         env["PYTHONPATH"] = str(path)
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, cwd=cwd, check=False
-    )
+    command = [sys.executable, "-c", textwrap.dedent(code)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
@@ -65,7 +64,8 @@ def test_without_the_variable_the_compiled_files_run_and_a_half_built_engine_is_
     assert missing is not None
     (copy / missing.name).unlink()
     native, value_file, backward_file = json.loads(run(WHICH, pure=False, cwd=tmp_path, path=tmp_path))
-    assert native is False and value_file == str(copy / "value.py") and backward_file == str(copy / "backward.py")
+    assert native is False
+    assert value_file == str(copy / "value.py") and backward_file == str(copy / "backward.py")
 
 
 SAME_NUMBERS = """
@@ -93,7 +93,8 @@ SAME_NUMBERS = """
     z = (x * x).tanh() * x.exp() + x.sigmoid() / (1 + x.cos())
     z.backward(create_graph=True)
     second = valuegrad.gradients(x.grad, [x])[x]
-    print(json.dumps([valuegrad.NATIVE, history, exact, second.hex() if isinstance(second, float) else repr(second)]))
+    second = second.hex() if isinstance(second, float) else repr(second)
+    print(json.dumps([valuegrad.NATIVE, history, exact, second]))
 """
 
 

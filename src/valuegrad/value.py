@@ -91,6 +91,8 @@ def one_like(x: Any) -> Any:
 
 
 def _check_number(x: object, what: str) -> None:
+    if type(x) is float or type(x) is int:
+        return
     if isinstance(x, Value):
         raise TypeError(f"{what} must be a number, not a Value (a Value already is one: use it directly)")
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
@@ -559,8 +561,9 @@ def _operand(c: Any) -> Value | None:
     """A number operand (the 1 of ``a + 1``) as a new leaf; a Value as itself; None for anything else."""
     if isinstance(c, Value):
         return c
-    if isinstance(c, bool) or not isinstance(c, numbers.Real):
-        return None  # the method returns NotImplemented, so Python raises its own TypeError
+    plain = type(c) is float or type(c) is int
+    if not plain and (isinstance(c, bool) or not isinstance(c, numbers.Real)):
+        return None  # NotImplemented follows: Python raises its own TypeError
     v: Value = Value.__new__(Value)
     v.data = c
     v.grad = zero_like(c)
