@@ -111,7 +111,7 @@ def probe(engine: str) -> dict[str, Any]:
 
 
 def _refusal(engine: str, found: dict[str, Any] | None, what: str) -> str:
-    where = f" (valuegrad from {Path(found['file']).parent})" if found and found.get("file") else ""
+    where = f"; valuegrad from {Path(found['file']).parent}" if found and found.get("file") else ""
     if engine == "native":
         cause = (
             f"{PURE_VARIABLE}={os.environ[PURE_VARIABLE]} is set in this environment and forces the "
@@ -121,13 +121,13 @@ def _refusal(engine: str, found: dict[str, Any] | None, what: str) -> str:
             "present (`pip install .`), or run `python setup.py build_ext --inplace` in an editable checkout"
         )
         return (
-            f"refusing to run: {what} the plain-Python engine (valuegrad.NATIVE is False){where}, "
+            f"refusing to run: {what} the plain-Python engine (valuegrad.NATIVE is False{where}), "
             f"so the '{LABELS['native']}' row would be mislabelled. {cause}; or leave the row out: "
             f"--engines pure compiled micrograd torch."
         )
     return (
         f"refusing to run: {what} the compiled engine although {PURE_VARIABLE}=1 was set "
-        f"(valuegrad.NATIVE is True){where}, so the '{LABELS['pure']}' row would be mislabelled. "
+        f"(valuegrad.NATIVE is True{where}), so the '{LABELS['pure']}' row would be mislabelled. "
         f"This valuegrad does not honour {PURE_VARIABLE}; leave the row out: "
         "--engines native compiled micrograd torch."
     )
@@ -144,7 +144,8 @@ def check_engines(engines: list[str]) -> dict[str, dict[str, Any]]:
     for engine in engines:
         if engine not in VALUEGRAD_ENGINES:
             continue
-        found[engine] = probe(engine)
+        same_env = "native" if engine == "compiled" and "native" in found else engine  # the same environment
+        found[engine] = found[same_env] if same_env != engine else probe(engine)
         want = EXPECTED_NATIVE.get(engine)
         if want is not None and found[engine]["native"] is not want:
             raise EngineMismatchError(_refusal(engine, found[engine], "`import valuegrad` here loads"))

@@ -119,14 +119,26 @@ class Config:
     small_chain_n: int
     startup_runs: int
     demo_points: int = 100  # micrograd's demo: 100 points (fewer only to check that all runs)
+    failure_max_n: int = 20_000  # the longest chain tried when looking for micrograd's failure
+    notebook: bool = True  # the demo after the notebook's imports (matplotlib: ~1 s a process)
     compiled_memory: bool = True  # tracemalloc over a second compilation
 
 
 MODES = {
-    "full": Config(100_000, 9, 100, 30, 3, 1_000_000, 3, 500, 7),
-    "quick": Config(20_000, 2, 6, 2, 1, 100_000, 2, 500, 3),
-    "tiny": Config(400, 1, 2, 1, 1, 2_000, 1, 100, 1, demo_points=12, compiled_memory=False),
-}
+    "full": Config(
+        ops_n=100_000, ops_reps=9, demo_steps=100, demo_steps_micrograd_default=30, demo_reps=3,
+        chain_n=1_000_000, chain_reps=3, small_chain_n=500, startup_runs=7,
+    ),
+    "quick": Config(
+        ops_n=20_000, ops_reps=2, demo_steps=6, demo_steps_micrograd_default=2, demo_reps=1,
+        chain_n=50_000, chain_reps=2, small_chain_n=500, startup_runs=2,
+    ),
+    "tiny": Config(
+        ops_n=400, ops_reps=1, demo_steps=2, demo_steps_micrograd_default=1, demo_reps=1,
+        chain_n=2_000, chain_reps=1, small_chain_n=100, startup_runs=1,
+        demo_points=12, failure_max_n=2_000, notebook=False, compiled_memory=False,
+    ),
+}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
@@ -306,7 +318,7 @@ def bench_chain(cfg: Config, engines: list[str]) -> dict[str, Any]:
     if "micrograd" in engines:
         _log("  chain: micrograd's failure depth")
         out["micrograd_failure"] = run_worker(
-            {"task": "failure_depth", "engine": "micrograd", "max_n": 20_000}
+            {"task": "failure_depth", "engine": "micrograd", "max_n": cfg.failure_max_n}
         )
     grads = {f"{e}#{i}": r["x_grad"] for e in eager for i, r in enumerate(times[e])}
     out["identical"] = _identical(grads if len(eager) == 2 else {}, "chain gradient")
@@ -317,7 +329,7 @@ def demo_plan(cfg: Config, engines: list[str]) -> tuple[list[tuple[str, str, int
     """The demo runs of one repetition, ``(engine, collector mode, steps)``, and why compiled cannot run."""
     from .workloads import compiled_available, notebook_modules_missing
 
-    notebook = not notebook_modules_missing()
+    notebook = cfg.notebook and not notebook_modules_missing()
     plan: list[tuple[str, str, int]] = []
     for engine in (*EAGER, "micrograd"):
         if engine not in engines:
