@@ -318,7 +318,7 @@ def markdown(res: dict[str, Any]) -> str:
         lines += ["", _legend(res)]
     python = _get(res, "startup", "python")
     if python:
-        lines.append(f'A bare interpreter (`python -c "pass"`) starts in {figure(python, 1e3)} ms.')
+        lines += ["", f'A bare interpreter (`python -c "pass"`) starts in {figure(python, 1e3)} ms.']
     reasons = _get(res, "demo", "errors") or {}
     unavailable = _get(res, "demo", "compiled_unavailable")
     if "compiled" in present and "compiled/default" not in (_get(res, "demo", "runs") or {}):

@@ -204,6 +204,13 @@ def _range(t: dict[str, Any]) -> str:
     return f"{number(r[0])}{unit} to {number(r[1])}{unit}"
 
 
+def _mode_warning(res: dict[str, Any]) -> list[str]:
+    mode = res["meta"].get("mode")
+    if mode == "full":
+        return []
+    return [f"**{mode.capitalize()} mode: smaller sizes and fewer processes than the full run.**", ""]
+
+
 def targets_markdown(res: dict[str, Any]) -> str:
     """The goals table of one run, for a closing note (not for users: see the module's docstring)."""
     lines = [
@@ -211,6 +218,7 @@ def targets_markdown(res: dict[str, Any]) -> str:
         "",
         *header(res),
         "",
+        *_mode_warning(res),
         "Ratios of medians from this one run; the range pairs the extreme processes (a ratio's "
         "least and most favourable pairing). Timing ratios are micrograd's time over the engine's: "
         "above 1, faster. Memory ratios are the engine's bytes over micrograd's.",
