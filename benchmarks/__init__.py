@@ -1,5 +1,8 @@
-"""valuegrad's benchmark suite against micrograd and PyTorch: ``python -m benchmarks [--quick|--tiny]``.
+"""valuegrad's benchmark suite: ``python -m benchmarks [--quick|--tiny]``.
 
-See `benchmarks.runner` for what is measured and how, and for the interface of
-the compiled-valuegrad demo (``benchmarks/demo_compiled.py``).
+valuegrad's native engine (compiled by Cython), its pure-Python engine and
+``valuegrad.compile``, side by side with micrograd and PyTorch in one run. See
+`benchmarks.runner` for what is measured and how, `benchmarks.engines` for how each
+row's engine is chosen and checked, `benchmarks.report` for the report and
+`benchmarks.targets` for the figures against the project's goals.
 """

@@ -79,3 +79,45 @@ def check_same_results(
             for a, b in pairs:
                 if not math.isclose(a, b, rel_tol=rel, abs_tol=rel):
                     raise DisagreementError(f"{key}: {first} computed {a!r}, {name} computed {b!r}")
+
+
+def _bits(value: Any) -> Any:
+    """``value`` with every float replaced by its exact hex form (so -0.0 differs from 0.0)."""
+    if isinstance(value, float):
+        return value.hex()
+    if isinstance(value, (list, tuple)):
+        return [_bits(v) for v in value]
+    return value
+
+
+def check_identical(results: Mapping[str, Any], what: str) -> int:
+    """Check that every result in ``results`` is the same bit for bit; return how many were compared.
+
+    Sequences of different lengths are compared over their common first items (a
+    run of 30 steps against one of 100). Raises `DisagreementError` naming the
+    first two that differ.
+
+    >>> check_identical({"native": [0.5, 0.25], "pure": [0.5, 0.25, 0.125]}, "losses")
+    2
+    >>> try:
+    ...     check_identical({"native": 0.1 + 0.2, "pure": 0.3}, "value")
+    ... except DisagreementError as error:
+    ...     print(error)
+    value: native gave 0.30000000000000004, pure gave 0.3
+    """
+    names = list(results)
+    if not names:
+        return 0
+    first = results[names[0]]
+    for name in names[1:]:
+        got = results[name]
+        a, b = first, got
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+            n = min(len(a), len(b))
+            a, b = list(a[:n]), list(b[:n])
+        if _bits(a) != _bits(b):
+            if isinstance(a, list) and isinstance(b, list):
+                k = next(i for i, (x, y) in enumerate(zip(a, b)) if _bits(x) != _bits(y))
+                raise DisagreementError(f"{what}: {names[0]} gave {a[k]!r} at item {k}, {name} gave {b[k]!r}")
+            raise DisagreementError(f"{what}: {names[0]} gave {a!r}, {name} gave {b!r}")
+    return len(names)

@@ -2,6 +2,8 @@
 
 The spec names the task (see `benchmarks.workloads.TASKS`); the result is printed
 as one JSON line starting with ``RESULT `` (anything else on stdout is ignored).
+The result also says which valuegrad engine ran (``valuegrad_native``: the value
+of ``valuegrad.NATIVE``, or None when the task did not import valuegrad).
 """
 
 from __future__ import annotations
@@ -14,6 +16,14 @@ from .workloads import TASKS
 PREFIX = "RESULT "
 
 
+def engine_record() -> dict[str, object]:
+    """Which valuegrad engine this process ran, if it imported valuegrad at all."""
+    valuegrad = sys.modules.get("valuegrad")
+    if valuegrad is None:
+        return {"valuegrad_native": None, "valuegrad_file": None}
+    return {"valuegrad_native": bool(valuegrad.NATIVE), "valuegrad_file": valuegrad.__file__}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -24,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if task is None:
         print(f"unknown task {spec.get('task')!r}; known: {sorted(TASKS)}", file=sys.stderr)
         return 2
-    result = task(spec)
+    result = task(spec) | {"task": spec["task"]} | engine_record()
     print(PREFIX + json.dumps(result), flush=True)
     return 0
 

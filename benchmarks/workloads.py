@@ -46,9 +46,14 @@ def _micrograd_tanh(self: Any) -> Any:
     return out
 
 
+VALUEGRAD = ("native", "pure", "valuegrad")
+"""Names of valuegrad's eager engine in a spec: which of native and pure runs is decided by the
+worker's environment (``VALUEGRAD_PURE_PYTHON``), and reported by the worker."""
+
+
 def value_class(engine: str) -> tuple[type, Callable[[Any], Any]]:
     """The scalar class of a Value engine and its tanh."""
-    if engine == "valuegrad":
+    if engine in VALUEGRAD:
         from valuegrad import Value
 
         return Value, Value.tanh
@@ -231,7 +236,7 @@ def import_notebook_modules() -> None:
 
 
 def _count_nodes(root: Any, engine: str) -> int:
-    if engine == "valuegrad":
+    if engine in VALUEGRAD:
         from valuegrad import topological_order
 
         return len(topological_order(root))
@@ -258,13 +263,13 @@ def _value_demo(spec: Spec, X: list[list[float]], y: list[int]) -> Result:
     # runs it, inside valuegrad.engine.gc_paused() (the library's documented default).
     paused = spec["gc"] == "paused"
 
+    if paused:
+        from valuegrad.engine import gc_paused  # imported before the first timed step
     phases: dict[str, list[float]] = {"forward_s": [], "backward_s": [], "update_s": []}
     clock = time.perf_counter
 
     def step(k: int) -> tuple[float, float, Any]:
         if paused:
-            from valuegrad.engine import gc_paused
-
             with gc_paused():
                 loss, acc, graph = plain_step(k)
                 del graph  # the step's graph is freed inside the pause, as in fit
