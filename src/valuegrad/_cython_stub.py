@@ -6,7 +6,7 @@ are plain Python, and Cython's decorators on them are no-ops when they run as su
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -21,11 +21,6 @@ def cclass(cls: T) -> T:
 def no_gc(cls: T) -> T:
     """Cython: instances hold no reference cycles, so the cyclic garbage collector need not track them."""
     return cls
-
-
-def freelist(size: int) -> Callable[[T], T]:
-    """Cython: keep the memory of up to ``size`` freed instances for new ones."""
-    return lambda cls: cls
 
 
 Py_ssize_t = int

@@ -108,7 +108,6 @@ _draining = False
 
 
 @cython.no_gc  # a node refers only to its operands, never back: no cycles for the collector to find
-@cython.freelist(100000)
 @cython.cclass
 class Value:
     """A scalar that records the operations applied to it, for reverse-mode autodiff.
