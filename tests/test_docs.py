@@ -44,7 +44,9 @@ EXAMPLE_PAGES = [p for p in PAGES if "```python" in p.read_text(encoding="utf-8"
 
 # Modules with a page of their own in the API reference; each name in their __all__ must
 # have an entry under valuegrad.<module>.<name>, unless valuegrad itself exports it.
-API_MODULES = ["nn", "optim", "losses", "train", "data", "compiler", "viz", "plot", "examples", "micrograd.nn"]
+API_MODULES = [
+    "nn", "optim", "losses", "train", "data", "compiler", "viz", "plot", "examples", "micrograd.nn",
+]  # fmt: skip
 
 
 def _page_id(path: Path) -> str:
