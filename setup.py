@@ -20,6 +20,8 @@ ENGINE = ["value", "backward"]  # valuegrad._engine_choice.ENGINE_MODULES
 class OptionalBuildExt(build_ext):
     """Build the extensions if possible; otherwise say why and install the pure-Python engine."""
 
+    skipped = False
+
     def run(self) -> None:
         try:
             super().run()
@@ -27,12 +29,15 @@ class OptionalBuildExt(build_ext):
             self._skip(error)
 
     def build_extension(self, ext) -> None:  # type: ignore[no-untyped-def]
+        if self.skipped:
+            return
         try:
             super().build_extension(ext)
         except Exception as error:
             self._skip(error)
 
     def _skip(self, error: BaseException) -> None:
+        self.skipped = True
         print(
             f"valuegrad: the compiled engine was not built ({type(error).__name__}: {error}); "
             "installing the pure-Python engine, which gives the same results more slowly.",
