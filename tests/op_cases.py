@@ -43,6 +43,7 @@ __all__ = [
     "Kink",
     "OpCase",
     "close",
+    "into_domain",
     "reused",
     "sympy_derivatives",
     "torch_derivatives",
@@ -73,6 +74,18 @@ OFF_KINK: Domain = (Interval(-10.0, -0.05), Interval(0.05, 10.0))  # relu, abs: 
 
 def inside(domain: Domain, x: Any) -> bool:
     return any(x in interval for interval in domain)
+
+
+def into_domain(domain: Domain, a: Any, flip: bool = False) -> Any:
+    """``a``, a Value (or Dual, or tensor) squashed into (-1, 1), moved into ``domain``.
+
+    ``a`` itself where the domain holds all of [-1, 1]; else ``a * a + 0.5``, which lies in
+    [0.5, 1.5], or (``flip``, where the domain holds [-1.5, -0.5]) its negation.
+    """
+    if all(inside(domain, v) for v in (-1.0, 0.0, 1.0)):
+        return a
+    v = a * a + 0.5
+    return -v if flip and inside(domain, -1.5) and inside(domain, -0.5) else v
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from op_cases import (
     CASES,
     KINKS,
     data_of,
-    inside,
+    into_domain,
     kink_id,
     reused,
     sympy_derivatives,
@@ -518,14 +518,6 @@ def test_dual_errors():
 STEP_CASES = [c for c in CASES if c.dual]  # forward mode runs the programs too
 
 
-def _into(domain, a, flip):
-    """``a`` (squashed into (-1, 1)) moved into ``domain``: itself, or ±(a * a + 0.5)."""
-    if all(inside(domain, v) for v in (-1.0, 0.0, 1.0)):
-        return a
-    v = a * a + 0.5
-    return -v if flip and inside(domain, -1.5) and inside(domain, -0.5) else v
-
-
 def random_program(seed, steps=14):
     """A random expression DAG over (x, y) that reuses nodes, as a function of Values, Duals or tensors.
 
@@ -546,10 +538,11 @@ def random_program(seed, steps=14):
             # squash first so that values stay moderate however deep the program
             a, b = a.tanh() if k % 2 else a.sigmoid(), b.tanh()
             f = case.torch if on_tensors else case.perform
+            x = into_domain(case.domain[0], a, flip)
             if case.arity == 2:
-                nodes.append(f(_into(case.domain[0], a, flip), _into(case.domain[1], b, not flip)))
+                nodes.append(f(x, into_domain(case.domain[1], b, not flip)))
             else:
-                nodes.append(f(_into(case.domain[0], a, flip)) * b)
+                nodes.append(f(x) * b)
         return nodes[-1] * nodes[-2] + nodes[-3]
 
     return program
