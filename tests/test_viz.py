@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import pytest
 
+from op_cases import CASES
 from valuegrad import Value, topological_order
 from valuegrad.examples import one_neuron
 from valuegrad.viz import (
@@ -120,6 +121,28 @@ def test_one_neuron_dot_has_one_record_per_value_and_one_node_per_op():
     assert sorted(label for _, label in ops) == ["*", "*", "+", "+", "tanh"]
     assert (d.n_values, d.n_ops) == (10, 5)
     assert repr(d) == "GraphDrawing(10 values, 5 operations)"
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_every_op_is_drawn_with_its_symbol(case):
+    xs = [Value(p, label=f"x{i}") for i, p in enumerate(case.sample())]
+    out = case.perform(*xs)
+    out.backward()
+    src = draw_dot(out).source
+    want = f"{case.op.symbol}{out._k}" if case.op.number else case.op.symbol  # x ** 2 shows **2
+    assert [label for _, label in OP_NODE.findall(src)] == [want]
+    assert len(RECORD.findall(src)) == len(topological_order(out))
+
+
+def test_a_graph_of_every_op_renders_each_symbol():
+    pytest.importorskip("pygraphviz")
+    terms = [c.perform(*(Value(p) for p in c.sample())) for c in CASES]
+    out = sum(terms[1:], terms[0])
+    svg = draw_dot(out, legend=False).pipe("svg")
+    texts = svg_texts(svg)
+    for case, term in zip(CASES, terms):
+        want = f"{case.op.symbol}{term._k}" if case.op.number else case.op.symbol
+        assert want in texts, (case, want)
 
 
 def test_dot_edges_match_trace_with_one_arrow_per_operand():
