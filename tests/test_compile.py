@@ -674,3 +674,40 @@ def test_demo_topology_is_recorded_once():
     tape = step.compiled.tape
     assert len(tape) == len(topological_order(demo.demo_loss(*demo._mlp(weights), X[:3], y[:3])))
     assert step(0) == pytest.approx(demo.make_step(weights, X[:3], y[:3], mode="level")(0), rel=1e-12)
+
+
+# --- bad arguments: a clear error ----------------------------------------------------------
+
+_w = Value(2.0, label="w")
+_tanh_w = lambda x: (x * _w).tanh()  # noqa: E731
+
+BAD_CALLS = {
+    "compile bad mode": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w], mode="fast"), ValueError),
+    "compile not callable": (lambda: valuegrad.compile(3, [1.0]), TypeError),
+    "compile str input": (lambda: valuegrad.compile(_tanh_w, ["a"]), TypeError),
+    "compile param not a Value": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[1.0]), TypeError),
+    "compile param not a leaf": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w * 2]), ValueError),
+    "compile returns list": (lambda: valuegrad.compile(lambda x: [x], [1.0]), TypeError),
+    "compile returns float": (lambda: valuegrad.compile(lambda x: 1.0, [1.0]), TypeError),
+    "compiled wrong count": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w])([1.0, 2.0]), TypeError),
+    "compiled str input": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w])(["a"]), TypeError),
+    "compiled log domain": (
+        lambda: valuegrad.compile(lambda x: x.log(), [1.0], mode="python")([-1.0]),
+        ValueError,
+    ),
+    "compiled log domain level": (
+        lambda: valuegrad.compile(lambda x: x.log(), [1.0], mode="level")([-1.0]),
+        ValueError,
+    ),
+    "compiled backward first": (
+        lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w]).backward(),
+        RuntimeError,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CALLS))
+def test_compile_rejects_bad_arguments(name):
+    call, error = BAD_CALLS[name]
+    with pytest.raises(error):
+        call()

@@ -19,6 +19,7 @@ import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import valuegrad
 from _settings import examples, maybe_seed
 from op_cases import (
     CASES,
@@ -584,3 +585,34 @@ def test_docstring_examples():
 
     result = doctest.testmod(valuegrad.functional)
     assert result.attempted >= 8 and result.failed == 0
+
+
+# --- bad arguments: a clear error ----------------------------------------------------------
+
+_f2 = lambda x, y: x * y + x.tanh()  # noqa: E731
+
+BAD_CALLS = {
+    "grad argnums out of range": (lambda: valuegrad.grad(_f2, argnums=5)(1.0, 2.0), ValueError),
+    "grad argnums negative": (lambda: valuegrad.grad(_f2, argnums=-1)(1.0, 2.0), TypeError),
+    "grad argnums str": (lambda: valuegrad.grad(_f2, argnums="0")(1.0, 2.0), TypeError),
+    "grad argnums repeated": (lambda: valuegrad.grad(_f2, argnums=(0, 0))(1.0, 2.0), ValueError),
+    "grad str input": (lambda: valuegrad.grad(_f2)("1", 2.0), TypeError),
+    "grad returns list": (lambda: valuegrad.grad(lambda x: [x, x])(1.0), TypeError),
+    "grad returns None": (lambda: valuegrad.grad(lambda x: None)(1.0), TypeError),
+    "grad of log at 0": (lambda: valuegrad.grad(lambda x: x.log())(0.0), ValueError),
+    "hessian no inputs": (lambda: valuegrad.hessian(lambda *a: sum(a))([]), ValueError),
+    "hessian str": (lambda: valuegrad.hessian(lambda a: a * a)("ab"), TypeError),
+    "hvp mismatch": (lambda: valuegrad.hvp(lambda a, b: a * b)([1.0, 2.0], [1.0]), ValueError),
+    "jvp mismatch": (lambda: valuegrad.jvp(lambda a, b: a * b, [1.0, 2.0], [1.0]), ValueError),
+    "jvp str tangent": (lambda: valuegrad.jvp(lambda a: a * a, [1.0], ["1"]), TypeError),
+    "Dual str": (lambda: valuegrad.Dual("a", 1.0), TypeError),
+    "Dual None tangent": (lambda: valuegrad.Dual(1.0, None), TypeError),
+    "Dual log 0": (lambda: valuegrad.Dual(0.0, 1.0).log(), ValueError),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CALLS))
+def test_functions_reject_bad_arguments(name):
+    call, error = BAD_CALLS[name]
+    with pytest.raises(error):
+        call()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+from math import inf, nan
 
 import pytest
 
+from _state import state
 from op_cases import CASES, reused
 from valuegrad import Value, op_functions
 from valuegrad.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
@@ -152,3 +154,36 @@ def test_docstring_examples():
     module = sys.modules[numerical_grad.__module__]  # `valuegrad.gradcheck` the module, not the function
     result = doctest.testmod(module)
     assert result.attempted >= 3 and result.failed == 0
+
+
+# --- numerical_grad: bad input -------------------------------------------------------
+
+
+@pytest.mark.parametrize("h", [0, 0.0, -1e-6, nan, inf, True, "1e-6", None])
+def test_numerical_grad_rejects_bad_steps(h):
+    with pytest.raises(ValueError, match="h must be"):
+        numerical_grad(lambda a: a * a, [1.0], h=h)
+
+
+@pytest.mark.parametrize("method", ["backward", "", None, "Central"])
+def test_numerical_grad_rejects_unknown_methods(method):
+    with pytest.raises(ValueError, match="method"):
+        numerical_grad(lambda a: a * a, [1.0], method=method)
+
+
+@pytest.mark.parametrize("bad", ["1", None, True, 1j, [1.0]])
+def test_numerical_grad_rejects_non_number_inputs(bad):
+    with pytest.raises(TypeError, match="input 1"):
+        numerical_grad(lambda a, b: a * b, [1.0, bad])
+
+
+def test_numerical_grad_edge_cases():
+    assert numerical_grad(lambda: Value(1.0), []) == []
+    with pytest.raises(TypeError):  # f takes 2 arguments, 3 inputs given: Python's own error
+        numerical_grad(lambda a, b: a * b, [1.0, 2.0, 3.0])
+    got = numerical_grad(lambda a, b: a * b, [nan, 2.0])
+    assert all(math.isnan(g) for g in got)  # NaN in, NaN out
+    v = Value(3.0, label="v")
+    before = state(v)
+    assert numerical_grad(lambda a: a * a, [v]) == pytest.approx([6.0])
+    assert state(v) == before  # the input Value itself is not nudged

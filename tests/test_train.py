@@ -8,10 +8,12 @@ import importlib.util
 import itertools
 import random
 import sys
+from math import nan
 
 import pytest
 
-from valuegrad import nn, optim
+from _state import params
+from valuegrad import data, nn, optim, train
 from valuegrad.data import make_moons, notebook_samples
 from valuegrad.train import DIVERGENCE_FACTOR, TrainingDiverged, accuracy, compute_loss, fit
 
@@ -322,3 +324,56 @@ def test_plot_grid_evaluation_is_the_models_own_output():
     points = [[0.3, -1.2], [2.0, 0.5], [-0.7, 0.0]]
     got = _numpy_forward(model)(np.array(points))
     assert got.tolist() == pytest.approx([model.predict(p) for p in points], abs=1e-12)
+
+
+# --- bad arguments: a clear error, no parameter changed ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"steps": -1}, ValueError),
+        ({"steps": 2.0}, ValueError),
+        ({"loss": "cross"}, ValueError),
+        ({"optimizer": "rmsprop"}, ValueError),
+        ({"lr": -1.0}, ValueError),
+        ({"lr": nan}, ValueError),
+        ({"X": [], "y": []}, ValueError),
+        ({"y": [1.0, -1.0]}, ValueError),
+        ({"X": [[1.0, 2.0]] * 4}, ValueError),
+    ],
+)
+def test_fit_rejects_bad_arguments_and_changes_no_parameter(kwargs, error):
+    model = nn.MLP(3, [4, 1], seed=0)
+    xs, ys = data.notebook_samples()
+    args = {"X": xs, "y": ys, "steps": 2, **kwargs}
+    before = params(model)
+    with pytest.raises(error):
+        train.fit(model, args.pop("X"), args.pop("y"), **args)
+    assert params(model) == before
+
+
+def test_fit_reports_divergence_as_value_error():
+    model = nn.MLP(3, [4, 1], activation="linear", seed=0)
+    xs, ys = data.notebook_samples()
+    with pytest.raises(ValueError, match="step"):
+        train.fit(model, xs, ys, loss="mse", lr=1e6, steps=200)
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda m: train.accuracy(m, [], []), ValueError),
+        pytest.param(lambda m: train.accuracy(m, [[1.0, 2.0]], [1, -1]), ValueError, id="accuracy-mismatch"),
+        (lambda m: train.accuracy(m, [[1.0]], [1]), ValueError),
+        (lambda m: train.compute_loss(m, [[1.0, 2.0]], [1.0], loss="x"), ValueError),
+        (lambda m: train.compute_loss(m, [[1.0, 2.0]], [1.0, 2.0]), ValueError),
+        (lambda m: train.compute_loss(m, [[1.0, 2.0]], ["1"]), TypeError),
+    ],
+)
+def test_accuracy_and_compute_loss_reject_bad_arguments(call, error):
+    model = nn.MLP(2, [3, 1], seed=0)
+    before = params(model)
+    with pytest.raises(error):
+        call(model)
+    assert params(model) == before

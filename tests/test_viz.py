@@ -518,3 +518,14 @@ def test_text_is_drawn_in_a_real_font():
     one, eight = ink("W"), ink("WWWWWWWW")
     assert one > 20 and 6 * one < eight < 10 * one
     assert ink("iiiiiiii") < 0.5 * eight
+
+
+# --- bad arguments: a clear error ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [3.0, None, "x"])
+def test_draw_dot_and_trace_reject_what_is_not_a_value(bad):
+    with pytest.raises(TypeError):
+        draw_dot(bad)
+    with pytest.raises(TypeError):
+        trace(bad)
