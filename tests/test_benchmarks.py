@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -71,7 +72,6 @@ def test_expression_shape_is_shallow_and_of_the_asked_size():
 
 
 def test_the_demo_loss_is_the_same_in_valuegrad_and_micrograd():
-    pytest.importorskip("micrograd")
     from micrograd.engine import Value as MicroValue
 
     from valuegrad import Value
@@ -90,7 +90,6 @@ def test_the_demo_loss_is_the_same_in_valuegrad_and_micrograd():
 
 def test_torch_computes_what_valuegrad_computes(tmp_path):
     # In this process (the tiny run below leaves PyTorch out, to spare three imports of it).
-    torch = pytest.importorskip("torch")
     threads = torch.get_num_threads()
     try:
         ops = {e: ops_task({"engine": e, "n_ops": 300}) for e in ("torch", "valuegrad")}
@@ -146,7 +145,6 @@ def test_targets_compare_the_right_figures():
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    pytest.importorskip("micrograd")
     out = tmp_path_factory.mktemp("bench") / "results.json"
     md = out.with_suffix(".md")
     args = ["--tiny", "--engines", "valuegrad", "micrograd", "--out", str(out), "--markdown", str(md)]

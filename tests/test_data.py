@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from math import inf, nan
 
+import numpy as np
 import pytest
 
 from valuegrad import data
@@ -20,7 +21,6 @@ def test_notebook_samples_are_the_notebooks_and_fresh_each_time():
 
 
 def test_moons_without_noise_lie_on_scikit_learns_half_circles():
-    np = pytest.importorskip("numpy")
     X, y = make_moons(101, noise=0.0, seed=3)
     assert len(X) == len(y) == 101 and y.count(-1) == 50 and y.count(1) == 51
     outer = sorted(tuple(p) for p, label in zip(X, y) if label == -1)

@@ -6,12 +6,11 @@ import math
 from math import nan
 
 import pytest
+import torch
 
 from _state import state
 from valuegrad import Value, losses
 from valuegrad.losses import binary_cross_entropy, hinge, l2, mse
-
-torch = pytest.importorskip("torch")
 
 
 def values(xs):

@@ -6,11 +6,10 @@ import random
 from math import inf, nan
 
 import pytest
+import torch
 
 from valuegrad import Value, optim
 from valuegrad.optim import SGD, Adam, LinearDecay
-
-torch = pytest.importorskip("torch")
 
 START = [0.5, -1.25, 2.0, 1e-3, -0.7]
 

@@ -10,6 +10,7 @@ import random
 import sys
 from math import nan
 
+import numpy as np
 import pytest
 
 from _state import params
@@ -72,7 +73,6 @@ def _micrograd_steps(model, X, y, steps, history):
 
 
 def test_loss_history_matches_micrograd_from_the_same_weights():
-    pytest.importorskip("micrograd")
     X, y = make_moons(16, noise=0.1, seed=2)
     weights, theirs = micrograd_demo_loss_history(X, y, steps=3)
     model = nn.MLP(2, [16, 16, 1], activation="relu", last_activation="linear", seed=0)
@@ -216,8 +216,6 @@ def test_bad_data_and_models():
 
 
 def test_compile_true_gives_the_eager_history():
-    if not has_compiler():
-        pytest.skip("valuegrad.compiler (or NumPy) is not available yet")
     X, y = make_moons(40, noise=0.1, seed=0)
     histories = []
     for compiled in (False, True):
@@ -247,7 +245,6 @@ def test_compile_true_without_the_compiler_is_a_clear_error(monkeypatch):
 
 
 def test_plots_are_png_files(tmp_path):
-    pytest.importorskip("matplotlib")
     from valuegrad import plot
 
     X, y = make_moons(20, noise=0.1, seed=0)
@@ -263,7 +260,6 @@ def test_plots_are_png_files(tmp_path):
 
 
 def test_loss_figure_axes_log_scale_and_accuracy_steps():
-    pytest.importorskip("matplotlib")
     from valuegrad import plot
     from valuegrad.train import History
 
@@ -282,7 +278,6 @@ def test_loss_figure_axes_log_scale_and_accuracy_steps():
 
 
 def test_decision_boundary_names_its_axes_and_labels():
-    pytest.importorskip("matplotlib")
     from valuegrad import plot
 
     X, y = make_moons(20, noise=0.1, seed=0)
@@ -317,7 +312,6 @@ def test_plots_without_matplotlib_name_the_extra(monkeypatch, tmp_path):
 
 
 def test_plot_grid_evaluation_is_the_models_own_output():
-    np = pytest.importorskip("numpy")
     from valuegrad.plot import _numpy_forward
 
     model = nn.MLP(2, [5, 4, 1], activation="tanh", last_activation="sigmoid", seed=4)

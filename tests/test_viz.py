@@ -11,6 +11,7 @@ import textwrap
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from op_cases import CASES
@@ -135,7 +136,6 @@ def test_every_op_is_drawn_with_its_symbol(case):
 
 
 def test_a_graph_of_every_op_renders_each_symbol():
-    pytest.importorskip("pygraphviz")
     terms = [c.perform(*(Value(p) for p in c.sample())) for c in CASES]
     out = sum(terms[1:], terms[0])
     svg = draw_dot(out, legend=False).pipe("svg")
@@ -213,7 +213,6 @@ def test_colours_by_role():
 def test_number_types_and_graph_gradients():
     i = Value(3, label="int")
     q = Value(Fraction(1, 3), label="frac")
-    np = pytest.importorskip("numpy")
     f32 = Value(np.float32(0.5), label="f32")
     out = i * q + f32**2 + Value(1e20, label="big")
     out.backward(create_graph=True)  # grads become Values
@@ -289,7 +288,6 @@ def test_default_max_nodes_and_none():
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_svg_and_png_through_bundled_engine(tmp_path, empty_cwd):
-    pytest.importorskip("pygraphviz")
     assert render_engine() == "pygraphviz"
     o = backward_neuron()
     d = draw_dot(o)
@@ -321,7 +319,6 @@ def test_svg_and_png_through_bundled_engine(tmp_path, empty_cwd):
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_hostile_labels_escape_and_render():
-    pytest.importorskip("pygraphviz")
     labels = ["'\"); import os #'", "a|b", "{x}", "<y>", "x₁", "w₁ & <b>", "back\\slash \\n", "&amp;"]
     vs = [Value(float(i), label=s) for i, s in enumerate(labels)]
     out = vs[0]
@@ -342,8 +339,6 @@ def test_system_dot_route_through_graphviz_package(monkeypatch, tmp_path):
     records that it was called: the graphviz package, the subprocess and the
     rendering are all real.
     """
-    pytest.importorskip("graphviz")
-    pytest.importorskip("pygraphviz")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls.txt"
@@ -402,7 +397,6 @@ def test_save_needs_a_known_format(tmp_path):
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_notebook_display_writes_no_files(empty_cwd):
-    pytest.importorskip("pygraphviz")
     d = draw_dot(backward_neuron())
     assert isinstance(d, GraphDrawing)
     svg = d._repr_svg_()
@@ -417,8 +411,8 @@ def test_notebook_display_writes_no_files(empty_cwd):
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_marimo_shows_it_inline():
-    pytest.importorskip("pygraphviz")
-    formatting = pytest.importorskip("marimo._output.formatting")
+    from marimo._output import formatting
+
     out = formatting.try_format(draw_dot(backward_neuron()))
     assert out.mimetype == "image/svg+xml"
     assert "x₁" in svg_texts(out.data)
@@ -439,7 +433,6 @@ def test_micrograds_call_positional_format_and_rankdir():
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_render_writes_the_dot_text_and_the_picture_like_graphviz(tmp_path, empty_cwd):
-    pytest.importorskip("pygraphviz")
     d = draw_dot(backward_neuron(), format="png")
     # Digraph.render("graph"): the DOT text in `graph`, the picture in `graph.png`, whose path is returned.
     written = d.render("graph")
@@ -487,7 +480,6 @@ _FRESH_RENDER = textwrap.dedent(
 
 def test_a_fresh_process_renders_without_fontconfig_warnings():
     """The pygraphviz wheel's older fontconfig warns about this system's configuration once per process."""
-    pytest.importorskip("pygraphviz")
     result = subprocess.run([sys.executable, "-c", _FRESH_RENDER], capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == PNG_SIGNATURE
@@ -497,14 +489,15 @@ def test_a_fresh_process_renders_without_fontconfig_warnings():
 def _dark_pixels(png: bytes) -> int:
     import io
 
-    image = pytest.importorskip("matplotlib.image").imread(io.BytesIO(png), format="png")
+    import matplotlib.image
+
+    image = matplotlib.image.imread(io.BytesIO(png), format="png")
     return int((image[..., :3].mean(axis=2) < 0.5).sum())
 
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_text_is_drawn_in_a_real_font():
     """Text is inked glyphs, as much as the text is long, and of a proportional font (i narrower than W)."""
-    pytest.importorskip("pygraphviz")
 
     def ink(label: str) -> int:
         # No border, no legend: every dark pixel is part of a glyph.
