@@ -9,7 +9,7 @@ from math import inf, nan
 import pytest
 
 from _state import state
-from op_cases import CASES, reused
+from op_cases import CASES, KINKS, kink_id, reused
 from valuegrad import Value, op_functions
 from valuegrad.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 
@@ -32,10 +32,23 @@ def rows_of(message):
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_correct_derivatives_of_every_op_pass_both_checks(case):
-    # (at the kinks of tests/op_cases.py central differences are not the derivative: not checked there)
     for point in case.samples():
         assert gradcheck(case.perform, list(point)) is True
         assert gradgradcheck(reused(case.perform), list(point)) is True
+
+
+FAILING_KINKS = [(c, k) for c, k in KINKS if k.forward_fails or k.backward_fails]
+
+
+@pytest.mark.parametrize(("case", "kink"), FAILING_KINKS, ids=[kink_id(k) for k in FAILING_KINKS])
+def test_an_error_at_a_kink_reaches_the_caller(case, kink):
+    """Where the op (or its derivative) is undefined, the checks raise the engine's error, not a verdict.
+
+    (Where a kink is defined, central differences are not its derivative: relu at 0 fails, as
+    test_a_kink_fails_and_nan_is_a_failure shows.)"""
+    for check in (gradcheck, gradgradcheck):
+        with pytest.raises(kink.error):
+            check(case.perform, list(kink.point))
 
 
 def test_gradcheck_catches_a_wrong_derivative_and_lists_the_numbers(monkeypatch):
