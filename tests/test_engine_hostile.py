@@ -5,8 +5,11 @@ The engine's rules (README, "The engine's rules"): NaN or infinite *inputs* prop
 IEEE rules, as in PyTorch; finite inputs never produce a silent NaN: ``log`` of a
 non-positive value raises `ValueError`, division by zero raises `ZeroDivisionError`,
 a negative base with a fractional exponent raises `ValueError`, ``a ** b`` with a Value
-exponent needs ``a > 0`` (`ValueError`). Bad types raise `TypeError`. After any error
-every existing object is as it was.
+exponent needs ``a > 0`` (`ValueError`), ``sin``/``cos`` of inf or NaN and ``sqrt`` of a
+negative number raise `ValueError`, and the slope of ``sqrt`` (or ``x ** 0.5``) at 0 is a
+`ZeroDivisionError` in ``backward()``: each case of tests/op_cases.py names its own
+(``forward_error``, ``backward_error``). Bad types raise `TypeError`. After any error every
+existing object is as it was.
 """
 
 from __future__ import annotations
