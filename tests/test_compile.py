@@ -137,6 +137,22 @@ def test_every_op_at_its_kinks_as_eagerly(case, kink, mode):
         lanes_match(c, fn, [kink.point, case.sample()], [W])
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.arity == 2], ids=str)
+def test_every_two_operand_op_over_repeated_operands_in_level_mode(case):
+    """Every pairing of 6 first operands with 5 second ones: each operand used by many nodes of one
+    group (the level plan's outer-product layout: a layer's products are one einsum)."""
+    firsts = [Value(p[0]) for p in case.samples(6)]
+    seconds = [p[1] for p in case.samples(5)]
+
+    def fn(*xs):
+        return sum((case.perform(a, x).tanh() for a in firsts for x in xs), Value(0.0))
+
+    c = valuegrad.compile(fn, seconds, firsts, mode="level")
+    assert any(g.op is case.op and g.lanes == 30 for g in c.plan), c.plan
+    got, want = compiled_run(c, seconds, firsts), eager(fn, seconds, firsts)
+    assert same("level", got, want), (got, want)
+
+
 # --- graph shapes that matter to the compiler -----------------------------------------------
 
 GRAPH_CASES = {
