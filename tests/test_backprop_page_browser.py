@@ -16,9 +16,6 @@ import pytest
 from _browser import launch, sync_api
 
 playwright = sync_api()
-pytest.importorskip(
-    "pygraphviz", reason='the page renders its frames with Graphviz: pip install "valuegrad[viz]"'
-)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import valuegrad
 
@@ -92,7 +93,6 @@ def test_expression_shape_is_shallow_and_of_the_asked_size():
 
 
 def test_the_demo_loss_is_the_same_in_valuegrad_and_micrograd():
-    pytest.importorskip("micrograd")
     from micrograd.engine import Value as MicroValue
 
     from valuegrad import Value
@@ -111,7 +111,6 @@ def test_the_demo_loss_is_the_same_in_valuegrad_and_micrograd():
 
 def test_torch_computes_what_valuegrad_computes(tmp_path):
     # In this process (the tiny run below leaves PyTorch out, to spare three imports of it).
-    torch = pytest.importorskip("torch")
     threads = torch.get_num_threads()
     try:
         ops = {e: ops_task({"engine": e, "n_ops": 300}) for e in ("torch", "valuegrad")}
@@ -314,7 +313,6 @@ TINY_ENGINES = (
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    pytest.importorskip("micrograd")
     out = tmp_path_factory.mktemp("bench") / "results.json"
     md = out.with_suffix(".md")
     args = ["--tiny", "--engines", *TINY_ENGINES, "--out", str(out), "--markdown", str(md)]

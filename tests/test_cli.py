@@ -170,7 +170,6 @@ def test_graph_command(tmp_path):
 
 
 def test_graph_dot_text_needs_no_graphviz(tmp_path):
-    pytest.importorskip("valuegrad.viz")
     assert main(["graph", "-o", str(tmp_path / "neuron.dot")]) == 0
     dot = (tmp_path / "neuron.dot").read_text()
     assert dot.lstrip().startswith("digraph") and 'rankdir="LR";' in dot  # the lecture's layout
@@ -334,8 +333,7 @@ def test_a_loss_that_becomes_nan_is_a_clean_exit_1(tmp_path, capsys):
 
 def test_renders_are_quiet_in_a_fresh_process(tmp_path):
     """No `Fontconfig warning` (nor anything else) on stderr from the bundled Graphviz."""
-    if not graphviz_available():
-        pytest.skip("no Graphviz engine: pip install 'valuegrad[viz]'")
+    assert graphviz_available()  # (the viz extra is installed with the tests)
     for argv in (["graph", "-o", "n.png"], ["graph", "--steps", "-o", "b.html"], ["graph", "-o", "n.svg"]):
         result = run(*argv, cwd=tmp_path)
         assert result.returncode == 0 and result.stderr == "", (argv, result.stderr)
@@ -344,8 +342,7 @@ def test_renders_are_quiet_in_a_fresh_process(tmp_path):
 
 
 def test_graph_steps_page_and_examples(tmp_path):
-    if not graphviz_available():
-        pytest.skip("no Graphviz engine: pip install 'valuegrad[viz]'")
+    assert graphviz_available()  # (the viz extra is installed with the tests)
     result = run("graph", "--steps", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Wrote backprop.html" in result.stdout and "5 chain-rule steps" in result.stdout
@@ -358,7 +355,6 @@ def test_graph_steps_page_and_examples(tmp_path):
 
 
 def test_graph_expanded_spells_tanh_as_the_help_says(tmp_path, capsys):
-    pytest.importorskip("valuegrad.viz")
     assert main(["graph", "--expanded", "-o", str(tmp_path / "n.dot")]) == 0
     assert "(exp(2n) - 1) / (exp(2n) + 1)" in capsys.readouterr().out
     dot = (tmp_path / "n.dot").read_text(encoding="utf-8")

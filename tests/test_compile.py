@@ -1,5 +1,6 @@
-"""valuegrad.compile: every op in every mode against eager valuegrad, batch lanes, the
-generated source, hostile labels, check=True, the level plan, errors, and micrograd's demo."""
+"""valuegrad.compile: every op of the table (tests/op_cases.py) in every mode against eager valuegrad,
+at generated points and at its kinks, graph shapes, batch lanes, the generated source, hostile labels,
+check=True, the level plan, errors, and micrograd's demo."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+import micrograd.engine as micrograd_engine
 import numpy as np
 import pytest
+from micrograd.nn import MLP
 
 import valuegrad
+from op_cases import BY_NAME, CASES, KINKS, into_domain, kink_id, reused
 from valuegrad import Value, ops, topological_order
 from valuegrad.compiler import DomainError, GraphChangedError, Tape
-from valuegrad.value import _node
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ["python", "numpy", "level"]
@@ -55,77 +58,139 @@ def compiled_run(c, inputs, params):
     return out, input_grads, grads
 
 
-# --- functions covering every op of the table ---------------------------------
+# --- every op of the table (tests/op_cases.py), in every mode, at generated points and kinks ------
 
 W = Value(0.7, label="w")
 B = Value(-0.3, label="b")
 
 
-def identity(v: Value) -> Value:
-    return _node(v.data, ops.IDENTITY, v, None)
+def op_function(case):
+    """The case's op, its result used twice, and the parameters W and B on the path to the output."""
+    f = reused(case.perform)
+    return lambda *xs: f(*xs) * W + B
 
 
-CASES = {
+def same(mode, got, want):
+    """Mode "python" gives eager valuegrad's numbers bit for bit; the NumPy modes to rounding."""
+    if mode == "python":
+        return got == want
+    return close(got[0], want[0]) and all(close(g, e) for g, e in zip(got[1] + got[2], want[1] + want[2]))
+
+
+def lanes_match(c, fn, points, params):
+    """All points at once as batch lanes: each lane as eagerly, the parameters' grads summed over lanes."""
+    lanes = [np.array([p[k] for p in points]) for k in range(len(points[0]))]
+    out, input_grads, param_grads = compiled_run(c, lanes, params)
+    per_lane = [eager(fn, point, params) for point in points]
+    for i, (o, ig, _) in enumerate(per_lane):
+        assert close(out[i], o) and all(close(input_grads[k][i], ig[k]) for k in range(len(ig))), (i, ig)
+    for j in range(len(params)):
+        assert close(param_grads[j], math.fsum(lane[2][j] for lane in per_lane))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_every_op_matches_eager(case, mode):
+    fn = op_function(case)
+    params = [W, B]
+    points = case.samples()
+    c = valuegrad.compile(fn, list(case.sample()), params, mode=mode)
+    assert c.mode == mode
+    for point in points:
+        got, want = compiled_run(c, list(point), params), eager(fn, point, params)
+        assert same(mode, got, want), (point, got, want)
+    if mode != "python":
+        lanes_match(c, fn, points, params)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("case", "kink"), KINKS, ids=[kink_id(k) for k in KINKS])
+def test_every_op_at_its_kinks_as_eagerly(case, kink, mode):
+    """Traced away from the kink, run at it: the registry's numbers, or a DomainError changing no grad."""
+    fn = lambda *xs: case.perform(*xs) * W  # noqa: E731
+    c = valuegrad.compile(fn, list(case.sample()), [W], mode=mode)
+    point = list(kink.point)
+    W.grad = 0.0
+    if kink.forward_fails:
+        with pytest.raises(DomainError):
+            c.forward(point)
+        if mode != "python":
+            with pytest.raises(DomainError, match="in batch lane 1"):
+                c.forward([np.array([s, p]) for s, p in zip(case.sample(), point)])
+        return
+    assert c.forward(point) == kink.value * W.data or (
+        mode != "python" and close(c.forward(point), kink.value * W.data)
+    )
+    if kink.backward_fails:
+        with pytest.raises(DomainError, match="backward failed at generated line") as info:
+            c.backward()
+        assert isinstance(info.value, ArithmeticError) and W.grad == 0.0  # as eagerly: no grad changed
+        c.forward(list(case.sample()))  # still usable after the failure
+        c.backward()
+        assert close(W.grad, eager(fn, case.sample(), [W])[2][0])
+        W.grad = 0.0
+        return
+    got = compiled_run(c, point, [W])
+    assert got[1] == [g * W.data for g in kink.grads] and got[2] == [kink.value], (got, kink)
+    assert same(mode, got, eager(fn, point, [W]))
+    if mode != "python":
+        lanes_match(c, fn, [kink.point, case.sample()], [W])
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.arity == 2], ids=str)
+def test_every_two_operand_op_over_repeated_operands_in_level_mode(case):
+    """Every pairing of 6 first operands with 5 second ones: each operand used by many nodes of one
+    group (the level plan's outer-product layout: a layer's products are one einsum)."""
+    firsts = [Value(p[0]) for p in case.samples(6)]
+    seconds = [p[1] for p in case.samples(5)]
+
+    def fn(*xs):
+        return sum((case.perform(a, x).tanh() for a in firsts for x in xs), Value(0.0))
+
+    c = valuegrad.compile(fn, seconds, firsts, mode="level")
+    assert any(g.op is case.op and g.lanes == 30 for g in c.plan), c.plan
+    got, want = compiled_run(c, seconds, firsts), eager(fn, seconds, firsts)
+    assert same("level", got, want), (got, want)
+
+
+# --- graph shapes that matter to the compiler -----------------------------------------------
+
+GRAPH_CASES = {
     "add sub mul div, constants on both sides": lambda a, b: (
         (2 + a) * (b - 3) / (a * 4) - 1 / b + (5 - b) * 0.5
     ),
     "int and Fraction constants": lambda a, b: a * 3 + Fraction(1, 3) * b - b / 2 + 7 // 2 * a,
     "reused nodes": lambda a, b: (lambda c: c * c + c - c / (c * c + 1))(a * b + W),
     "same operand twice": lambda a, b: a * a + b + b - a / a,
-    "pow with number exponents": lambda a, b: a**2 + a**-1.5 + (b * b + 1) ** 0.5 + a**3,
-    "pow with a Value exponent": lambda a, b: a**b + 2**b + (a + 1) ** (b * W),
-    "neg exp log": lambda a, b: -a.exp() + (a * a + b * b).log() - (-b),
-    "tanh sigmoid": lambda a, b: (a * W + B).tanh() * (b * 3).sigmoid() + (-b * 40).sigmoid(),
-    "relu both sides": lambda a, b: (a - 1).relu() + (b + 1).relu() * a + (a * b).relu(),
-    "identity": lambda a, b: identity(a * b) + identity(a),
     "params on both sides": lambda a, b: W * a + a * W - B / (1 + a * a) + W**2 * B,
     "x ** 0 at x = 0": lambda a, b: (a * 0) ** 0 + (b - b) ** 2 + a**1,
+    "kinks reached by computation": lambda a, b: (
+        (a - b).relu() * W + abs(a - b) * B + abs(a * 0) + (b * 0).relu()
+    ),
     "the same products again": lambda a, b: sum((w * a for w in (W, B) for _ in range(3)), b),
     "long sum chain": lambda a, b: sum((a * k + b for k in range(30)), W) * sum([b, a, W, B]),
 }
 
-# The ops sin, cos, sqrt, abs and softplus: a case each (run by every test that runs CASES).
-# Their kinks and boundary points are in KINK_CASES.
-FIVE_OP_CASES = {
-    "sin cos": lambda a, b: (a * W).sin() * b.cos() + (a - b).cos() - (b * B + a).sin().sin(),
-    "sqrt": lambda a, b: (a * a + b * b).sqrt() + (a * a + 1).sqrt() * W + (b * b * 4).sqrt(),
-    "abs": lambda a, b: abs(a - b) * W + abs(b) + abs(a * B) * abs(-a),
-    "softplus, stable for large |x|": lambda a, b: (
-        (a * W).softplus() + (a * 800).softplus() * b + (-a * 900).softplus() + (b * 700).softplus()
-    ),
-}
-CASES.update(FIVE_OP_CASES)
-
-POINTS = [(1.3, 0.4), (0.6, -1.7), (2.5, 1.1)]
+POINTS = [(1.3, 0.4), (0.6, -1.7), (2.5, 1.1), (0.5, 0.5)]
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", list(CASES))
-def test_every_op_matches_eager(case, mode):
-    fn = CASES[case]
+@pytest.mark.parametrize("case", list(GRAPH_CASES))
+def test_graph_shapes_match_eager(case, mode):
+    fn = GRAPH_CASES[case]
     params = [W, B]
     c = valuegrad.compile(fn, list(POINTS[0]), params, mode=mode)
-    assert c.mode == mode
     for point in POINTS:
-        want = eager(fn, point, params)
-        got = compiled_run(c, list(point), params)
-        assert close(got[0], want[0]), (point, got[0], want[0])
-        for g, e in zip(got[1] + got[2], want[1] + want[2]):
-            assert close(g, e), (point, got, want)
-
-
-def test_python_mode_is_bit_exact():
-    for case, fn in CASES.items():
-        c = valuegrad.compile(fn, list(POINTS[0]), [W, B], mode="python")
-        for point in POINTS:
-            assert compiled_run(c, list(point), [W, B]) == eager(fn, point, [W, B]), case
+        got, want = compiled_run(c, list(point), params), eager(fn, point, params)
+        assert same(mode, got, want), (point, got, want)
+    if mode != "python":
+        lanes_match(c, fn, POINTS, params)
 
 
 @pytest.mark.parametrize("mode", ["numpy", "level", "auto"])
 def test_batch_lanes_equal_a_loop_of_eager_evaluations(mode):
-    fn = CASES["tanh sigmoid"]
-    fn2 = CASES["relu both sides"]
-    both = lambda a, b: fn(a, b) + fn2(a, b) + CASES["pow with a Value exponent"](a, b)  # noqa: E731
+    parts = [op_function(BY_NAME[name]) for name in ("tanh", "sigmoid", "relu", "pow_value")]
+    both = lambda a, b: sum((f(a, b) if f is parts[-1] else f(a) * b for f in parts), Value(0.0))  # noqa: E731
     params = [W, B]
     rng = np.random.default_rng(0)
     a = rng.uniform(0.1, 2.0, size=7)
@@ -142,96 +207,6 @@ def test_batch_lanes_equal_a_loop_of_eager_evaluations(mode):
     # a number next to an array is broadcast over the lanes
     out2, grads2, _ = compiled_run(c, [a, 0.25], params)
     assert close(out2[3], eager(both, (a[3], 0.25), params)[0]) and grads2[1].shape == (7,)
-
-
-def test_the_cases_use_every_op():
-    used = set()
-    for fn in CASES.values():
-        used |= {v._operation for v in topological_order(fn(Value(POINTS[0][0]), Value(POINTS[0][1])))}
-    assert {op.name for op in ops.OPS} == {op.name for op in used if op is not None}
-
-
-# --- kinks and boundary points: the same derivative as eager valuegrad (PyTorch's convention) ---
-
-# Each case is evaluated exactly at its kinks: relu'(0) = 0 and abs'(0) = sign(0) = 0, as eagerly.
-KINK_CASES = {
-    "relu and abs at 0": (
-        lambda a, b: (a - b).relu() * W + abs(a - b) * B + abs(a * 0) + (b * 0).relu() * a + abs(b - b),
-        [(0.5, 0.5), (-1.25, -1.25), (0.0, 0.0), (0.0, -0.0)],
-    ),
-    "x ** 0 and sqrt(x ** 2) at 0": (
-        lambda a, b: (a - b) ** 0 + ((a - b) ** 2 + 1).sqrt() + abs(a) ** 2,
-        [(0.5, 0.5), (0.0, 0.0)],
-    ),
-}
-
-
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", list(KINK_CASES))
-def test_kinks_match_eager(case, mode):
-    fn, points = KINK_CASES[case]
-    params = [W, B]
-    c = valuegrad.compile(fn, [1.0, 2.0], params, mode=mode)  # traced away from the kinks
-    for point in points:
-        want = eager(fn, point, params)
-        got = compiled_run(c, list(point), params)
-        if mode == "python":
-            assert got == want, (point, got, want)
-        else:
-            assert close(got[0], want[0]) and all(
-                close(g, e) for g, e in zip(got[1] + got[2], want[1] + want[2])
-            ), (point, got, want)
-    if mode == "python":
-        return
-    lanes = [np.array([p[k] for p in points]) for k in range(2)]  # every kink in one batch
-    out, input_grads, param_grads = compiled_run(c, lanes, params)
-    per_lane = [eager(fn, point, params) for point in points]
-    for i, (o, ig, _) in enumerate(per_lane):
-        assert close(out[i], o) and close(input_grads[0][i], ig[0]) and close(input_grads[1][i], ig[1])
-    for j in range(2):
-        assert close(param_grads[j], math.fsum(lane[2][j] for lane in per_lane))
-
-
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("root", ["sqrt", "** 0.5"])
-def test_square_root_at_0_fails_in_backward_as_eagerly(root, mode):
-    # d/dx sqrt(x) = 0.5 / sqrt(x) is undefined at 0: eager backward raises (changing no grad),
-    # the compiled backward raises DomainError naming the generated line (and changes no grad either).
-    def fn(a):
-        return (a * W).sqrt() if root == "sqrt" else (a * W) ** 0.5
-
-    W.grad = 0.0
-    x = Value(0.0)
-    out = fn(x)
-    with pytest.raises(ArithmeticError):
-        out.backward()
-    assert W.grad == 0.0 and x.grad == 0.0
-    c = valuegrad.compile(fn, [1.0], [W], mode=mode)
-    assert c.forward([0.0]) == out.data == 0.0
-    with pytest.raises(DomainError, match="backward failed at generated line") as info:
-        c.backward()
-    assert isinstance(info.value, ArithmeticError) and isinstance(info.value, ValueError)
-    assert W.grad == 0.0
-    assert c.forward([4.0]) == fn(Value(4.0)).data  # still usable after the failure
-    c.backward()
-    assert close(W.grad, eager(fn, [4.0], [W])[2][0])
-    W.grad = 0.0
-
-
-@pytest.mark.parametrize("mode", ["numpy", "level"])
-def test_every_op_in_batch_lanes(mode):
-    params = [W, B]
-    a = np.array([p[0] for p in POINTS])
-    b = np.array([p[1] for p in POINTS])
-    for case, fn in CASES.items():
-        c = valuegrad.compile(fn, list(POINTS[0]), params, mode=mode)
-        out, input_grads, param_grads = compiled_run(c, [a, b], params)
-        lanes = [eager(fn, point, params) for point in POINTS]
-        for i, (o, ig, _) in enumerate(lanes):
-            assert close(out[i], o), case
-            assert all(close(input_grads[k][i], ig[k]) for k in range(2)), case
-        for j in range(2):
-            assert close(param_grads[j], math.fsum(lane[2][j] for lane in lanes)), case
 
 
 def test_python_mode_refuses_arrays_and_auto_small_graph_accepts_them():
@@ -299,20 +274,10 @@ def random_graph(seed, params, copies):
                 v = x - rng.choice([y, 2.0])
             elif r < 0.45:
                 v = x * y
-            elif r < 0.5:
-                v = x / (1 + y * y)
-            elif r < 0.55:
-                v = (x * x + 1) ** rng.choice([2, 0.5, -1, 3])
-            elif r < 0.65:
-                v = x.sigmoid() if r < 0.6 else x.relu()
-            elif r < 0.7:
-                v = (1 + x * x).log() if r < 0.68 else (1 + x * x) ** y.tanh()
-            elif r < 0.72:
-                v = -x
-            elif r < 0.74:
-                v = rng.choice([x.sin, x.cos, x.softplus, x.__abs__])()
-            elif r < 0.75:
-                v = (x * x + 0.25).sqrt()
+            elif r < 0.75:  # one op of the table, on operands squashed and moved into its domain
+                case = rng.choice(CASES)
+                squashed = (x.tanh(), y.tanh())
+                v = case.perform(*(into_domain(d, t, r < 0.6) for d, t in zip(case.domain, squashed)))
             elif r < 0.88:
                 v = sum(
                     (rng.choice(pool) * rng.choice(pool) for _ in range(rng.randint(2, 6))), rng.choice(pool)
@@ -581,7 +546,7 @@ def test_repeated_operands_are_found():
 
 
 def test_level_code_has_no_np_add_at():
-    fn = CASES["params on both sides"]
+    fn = GRAPH_CASES["params on both sides"]
     c = valuegrad.compile(fn, [1.0, 2.0], [W, B], mode="level")
     assert ".at(" not in c.plan_source
     c.forward([np.ones(3), np.ones(3)])
@@ -695,9 +660,6 @@ def test_demo_step_matches_eager_valuegrad_and_micrograd():
     )
     assert all(close(p.data, q.data) for p, q in zip(params, step.params))
 
-    micrograd = pytest.importorskip("micrograd.engine")
-    from micrograd.nn import MLP
-
     mg = MLP(2, [16, 16, 1])
     for p, w in zip(mg.parameters(), weights):
         p.data = w
@@ -706,7 +668,7 @@ def test_demo_step_matches_eager_valuegrad_and_micrograd():
     try:
         mg_losses = []
         for k in range(steps):
-            inputs = [list(map(micrograd.Value, row)) for row in X]
+            inputs = [list(map(micrograd_engine.Value, row)) for row in X]
             scores = list(map(mg, inputs))
             losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
             total = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in mg.parameters())
@@ -728,3 +690,40 @@ def test_demo_topology_is_recorded_once():
     tape = step.compiled.tape
     assert len(tape) == len(topological_order(demo.demo_loss(*demo._mlp(weights), X[:3], y[:3])))
     assert step(0) == pytest.approx(demo.make_step(weights, X[:3], y[:3], mode="level")(0), rel=1e-12)
+
+
+# --- bad arguments: a clear error ----------------------------------------------------------
+
+_w = Value(2.0, label="w")
+_tanh_w = lambda x: (x * _w).tanh()  # noqa: E731
+
+BAD_CALLS = {
+    "compile bad mode": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w], mode="fast"), ValueError),
+    "compile not callable": (lambda: valuegrad.compile(3, [1.0]), TypeError),
+    "compile str input": (lambda: valuegrad.compile(_tanh_w, ["a"]), TypeError),
+    "compile param not a Value": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[1.0]), TypeError),
+    "compile param not a leaf": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w * 2]), ValueError),
+    "compile returns list": (lambda: valuegrad.compile(lambda x: [x], [1.0]), TypeError),
+    "compile returns float": (lambda: valuegrad.compile(lambda x: 1.0, [1.0]), TypeError),
+    "compiled wrong count": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w])([1.0, 2.0]), TypeError),
+    "compiled str input": (lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w])(["a"]), TypeError),
+    "compiled log domain": (
+        lambda: valuegrad.compile(lambda x: x.log(), [1.0], mode="python")([-1.0]),
+        ValueError,
+    ),
+    "compiled log domain level": (
+        lambda: valuegrad.compile(lambda x: x.log(), [1.0], mode="level")([-1.0]),
+        ValueError,
+    ),
+    "compiled backward first": (
+        lambda: valuegrad.compile(_tanh_w, [1.0], params=[_w]).backward(),
+        RuntimeError,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CALLS))
+def test_compile_rejects_bad_arguments(name):
+    call, error = BAD_CALLS[name]
+    with pytest.raises(error):
+        call()

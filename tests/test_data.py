@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from math import inf, nan
 
+import numpy as np
 import pytest
 
+from valuegrad import data
 from valuegrad.data import make_moons, notebook_samples
 
 
@@ -18,7 +21,6 @@ def test_notebook_samples_are_the_notebooks_and_fresh_each_time():
 
 
 def test_moons_without_noise_lie_on_scikit_learns_half_circles():
-    np = pytest.importorskip("numpy")
     X, y = make_moons(101, noise=0.0, seed=3)
     assert len(X) == len(y) == 101 and y.count(-1) == 50 and y.count(1) == 51
     outer = sorted(tuple(p) for p, label in zip(X, y) if label == -1)
@@ -56,3 +58,36 @@ def test_moons_are_shuffled_noisy_and_reproducible():
 def test_bad_arguments(kwargs, error):
     with pytest.raises(error):
         make_moons(**kwargs)
+
+
+# --- bad arguments ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"n": 1}, ValueError),
+        ({"n": 0}, ValueError),
+        ({"n": -5}, ValueError),
+        ({"n": 2.5}, ValueError),
+        ({"n": True}, ValueError),
+        ({"n": "100"}, ValueError),
+        ({"noise": -0.1}, ValueError),
+        ({"noise": nan}, ValueError),
+        ({"noise": inf}, ValueError),
+        ({"noise": "0.1"}, ValueError),
+        ({"seed": "0"}, TypeError),
+        ({"seed": 1.5}, TypeError),
+    ],
+)
+def test_make_moons_rejects_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        data.make_moons(**kwargs)
+
+
+def test_notebook_samples_are_fresh_lists():
+    xs, ys = data.notebook_samples()
+    xs[0][0] = 99.0
+    ys.append(7.0)
+    xs2, ys2 = data.notebook_samples()
+    assert xs2[0][0] == 2.0 and len(ys2) == 4

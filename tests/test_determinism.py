@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from valuegrad import Value, topological_order
+from valuegrad import Value, nn, optim, topological_order
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,8 +111,6 @@ def test_topological_order_does_not_depend_on_object_ids():
 
 
 def train_once(seed: int, optimizer: str) -> tuple[list[str], list[str]]:
-    nn = pytest.importorskip("valuegrad.nn")
-    optim = pytest.importorskip("valuegrad.optim")
     from valuegrad.data import make_moons
     from valuegrad.train import fit
 
@@ -133,7 +131,6 @@ def test_same_seed_same_bits_in_process(optimizer):
 
 
 def test_manual_seed_and_rng_give_the_same_network():
-    nn = pytest.importorskip("valuegrad.nn")
     import random
 
     nn.manual_seed(5)
@@ -171,7 +168,6 @@ def cli_train(out: Path, hash_seed: str, *extra: str, threads: str = "1") -> byt
 
 
 def test_two_valuegrad_train_runs_write_identical_models(tmp_path):
-    pytest.importorskip("valuegrad.cli")
     first = cli_train(tmp_path / "one", "1")
     second = cli_train(tmp_path / "two", "98765")
     assert first == second
@@ -183,8 +179,6 @@ def test_two_valuegrad_train_runs_write_identical_models(tmp_path):
 
 def test_compiled_training_is_deterministic_across_processes_and_thread_counts(tmp_path):
     """``--compile`` replays the graph with NumPy: no reduction order may depend on threads."""
-    pytest.importorskip("valuegrad.cli")
-    pytest.importorskip("numpy")
     first = cli_train(tmp_path / "one", "1", "--compile", threads="1")
     second = cli_train(tmp_path / "two", "777", "--compile", threads="2")
     assert first == second

@@ -1,5 +1,5 @@
-"""The engine: the notebook's worked numbers, number types, every op against PyTorch and
-central differences, deep graphs and bad input."""
+"""The engine: the notebook's worked numbers, number types, every op of the table (tests/op_cases.py)
+against PyTorch and sympy and at its kinks, deep graphs and bad input."""
 
 from __future__ import annotations
 
@@ -9,12 +9,23 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 import valuegrad
+from _settings import examples, maybe_seed
+from op_cases import (
+    CASES,
+    KINKS,
+    close,
+    data_of,
+    kink_id,
+    reused,
+    sympy_derivatives,
+    torch_derivatives,
+)
 from valuegrad import Value, gradients, numerical_grad, ops, topological_order
 from valuegrad.examples import ONE_NEURON_BIAS, first_expression, one_neuron
-
-torch.set_default_dtype(torch.float64)
 
 
 def by_label(root: Value) -> dict[str, Value]:
@@ -96,8 +107,8 @@ def test_repr_and_attributes():
     assert repr(a) == "Value(data=2.0, grad=0.0, label='a')"
     assert a.op == "" and a.children == () and a.is_leaf
     assert (a * 2).op == "*" and (a**2).op == "**" and (2**a).op == "**"
-    for name in ("tanh", "exp", "log", "relu", "sigmoid"):
-        assert getattr(a, name)().op == name
+    for case in CASES:  # every op shows its row's symbol
+        assert case.perform(*(Value(p) for p in case.sample())).op == case.op.symbol
 
 
 # --- number types: the notebook's promotion rules, done the Python way ------------
@@ -154,89 +165,97 @@ def test_numpy_scalars_on_either_side():
     assert y.data == pytest.approx(6.5) and x.grad == pytest.approx(5.0)
 
 
-# --- every op against PyTorch and central differences ----------------------------
-
-UNARY = {
-    "neg": (lambda x: -x, lambda x: -x),
-    "tanh": (lambda x: x.tanh(), torch.tanh),
-    "exp": (lambda x: x.exp(), torch.exp),
-    "log": (lambda x: x.log(), torch.log),
-    "relu": (lambda x: x.relu(), torch.relu),
-    "sigmoid": (lambda x: x.sigmoid(), torch.sigmoid),
-    "pow2": (lambda x: x**2, lambda x: x**2),
-    "pow3": (lambda x: x**3, lambda x: x**3),
-    "pow-1": (lambda x: x**-1, lambda x: x**-1),
-    "pow0.5": (lambda x: x**0.5, lambda x: x**0.5),
-    "2**x": (lambda x: 2**x, lambda x: 2**x),
-    "3-x": (lambda x: 3 - x, lambda x: 3 - x),
-    "3/x": (lambda x: 3 / x, lambda x: 3 / x),
-    "x*x+x": (lambda x: x * x + x, lambda x: x * x + x),
-}
-BINARY = {
-    "+": (lambda x, y: x + y, lambda x, y: x + y),
-    "-": (lambda x, y: x - y, lambda x, y: x - y),
-    "*": (lambda x, y: x * y, lambda x, y: x * y),
-    "/": (lambda x, y: x / y, lambda x, y: x / y),
-    "**": (lambda x, y: x**y, lambda x, y: x**y),
-    "reuse": (
-        lambda x, y: (x * y + x).tanh() * (x - y) / (y * y + 1),
-        lambda x, y: torch.tanh(x * y + x) * (x - y) / (y * y + 1),
-    ),
-    "mixed": (
-        lambda x, y: (x.exp() + y.sigmoid()).log() - (x * 0.5).relu() ** 2 + 2 ** (y / 3),
-        lambda x, y: torch.log(torch.exp(x) + torch.sigmoid(y)) - torch.relu(x * 0.5) ** 2 + 2 ** (y / 3),
-    ),
-}
-POSITIVE_ONLY = {"log", "pow0.5", "pow-1", "3/x", "**"}
-POINTS = [-2.5, -1.3, -0.4, 0.3, 0.9, 1.7, 3.1]
+# --- every op of the table (tests/op_cases.py) against PyTorch, sympy and at its kinks -------
 
 
-def check_against_torch(f, tf, xs):
-    """Value and gradient of ``f`` against PyTorch float64 and against central differences."""
-    vs = [Value(x) for x in xs]
-    out = f(*vs)
+@maybe_seed
+@examples(10)
+@given(data=st.data())
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_every_op_value_and_first_derivative_match_pytorch(case, data):
+    """The op alone, then its result used twice (``reused``): gradients from several uses add up."""
+    point = data.draw(case.points(), label="point")
+    for f, f_torch in ((case.perform, case.torch), (reused(case.perform), reused(case.torch))):
+        xs = [Value(p) for p in point]
+        out = f(*xs)
+        out.backward()
+        want, want_grads, _ = torch_derivatives(f_torch, point, second=False)
+        assert close(out.data, want), (out.data, want)
+        assert all(close(x.grad, g) for x, g in zip(xs, want_grads)), ([x.grad for x in xs], want_grads)
+        # gradients() runs the same chain rule into a dict, without touching .grad: the same bits
+        assert list(gradients(out, xs).values()) == [x.grad for x in xs]
+
+
+@maybe_seed
+@examples(8)
+@given(data=st.data())
+@pytest.mark.parametrize("case", [c for c in CASES if c.exact], ids=str)
+def test_every_exact_op_backpropagates_exact_fractions(case, data):
+    point = data.draw(case.fraction_points(), label="point")
+    assume(case.forward_error(*point) is None)
+    f = reused(case.perform)
+    xs = [Value(p) for p in point]
+    out = f(*xs)
     out.backward()
-    ts = [torch.tensor(x, requires_grad=True) for x in xs]
-    tout = tf(*ts)
-    tout.backward()
-    assert out.data == pytest.approx(tout.item(), rel=1e-12, abs=1e-12)
-    for v, t in zip(vs, ts):
-        assert v.grad == pytest.approx(t.grad.item(), rel=1e-10, abs=1e-12)
-    numeric = numerical_grad(f, xs, h=1e-6)
-    for v, n in zip(vs, numeric):
-        assert v.grad == pytest.approx(n, rel=1e-5, abs=1e-6)
+    want, want_grads, _ = sympy_derivatives(reused(case.sympy), point)
+    assert type(out.data) is Fraction and out.data == want
+    assert [type(x.grad) for x in xs] == [Fraction] * len(xs) and [x.grad for x in xs] == want_grads
 
 
-@pytest.mark.parametrize("name", list(UNARY))
-@pytest.mark.parametrize("x", POINTS)
-def test_unary_ops_against_torch(name, x):
-    if name in POSITIVE_ONLY and x <= 0:
-        x = -x
-    check_against_torch(*UNARY[name], [x])
+def engine_state(*values: Value) -> list[tuple]:
+    return [(v.data, v.grad) for root in values for v in topological_order(root)]
 
 
-@pytest.mark.parametrize("name", list(BINARY))
-@pytest.mark.parametrize("x", POINTS[::2])
-@pytest.mark.parametrize("y", POINTS[1::2])
-def test_binary_ops_against_torch(name, x, y):
-    if name in POSITIVE_ONLY:
-        x = abs(x)
-    check_against_torch(*BINARY[name], [x, y])
+@pytest.mark.parametrize(("case", "kink"), KINKS, ids=[kink_id(k) for k in KINKS])
+def test_every_op_at_its_kinks(case, kink):
+    xs = [Value(p) for p in kink.point]
+    if kink.forward_fails:
+        before = engine_state(*xs)
+        with pytest.raises(kink.error):
+            case.perform(*xs)
+        assert engine_state(*xs) == before
+        return
+    out = case.perform(*xs)
+    assert out.data == kink.value, (out.data, kink.value)
+    if kink.backward_fails:
+        before = engine_state(out)
+        with pytest.raises(kink.error):
+            out.backward()
+        assert engine_state(out) == before  # no grad changed
+        with pytest.raises(kink.error):
+            gradients(out, xs)
+        return
+    assert [data_of(g) for g in gradients(out, xs).values()] == list(kink.grads)
+    out.backward()
+    assert [x.grad for x in xs] == list(kink.grads), ([x.grad for x in xs], kink.grads)
+    if kink.torch_first:
+        want, want_grads, _ = torch_derivatives(case.torch, kink.point, second=False)
+        assert close(out.data, want) and all(close(x.grad, g) for x, g in zip(xs, want_grads))
 
 
-def test_stable_at_extremes():
-    x = Value(1000.0)
-    t = x.tanh()
-    t.backward()
-    assert t.data == 1.0 and x.grad == 0.0
-    for big in (1000.0, -1000.0):
-        z = Value(big)
-        s = z.sigmoid()
-        s.backward()
-        assert s.data == (1.0 if big > 0 else 0.0)
-        assert z.grad == 0.0 and not math.isnan(z.grad)
-    e = Value(1000.0).exp()
-    assert e.data == math.inf
+@pytest.mark.parametrize(
+    ("f", "tf"),
+    [
+        (
+            lambda x, y: (x * y + x).tanh() * (x - y) / (y * y + 1),
+            lambda x, y: torch.tanh(x * y + x) * (x - y) / (y * y + 1),
+        ),
+        (
+            lambda x, y: (x.exp() + y.sigmoid()).log() - (x * 0.5).relu() ** 2 + 2 ** (y / 3),
+            lambda x, y: torch.log(torch.exp(x) + torch.sigmoid(y)) - torch.relu(x * 0.5) ** 2 + 2 ** (y / 3),
+        ),
+    ],
+    ids=["reuse", "mixed"],
+)
+@pytest.mark.parametrize("point", [(-2.5, -1.3), (0.3, 0.9), (1.7, -0.4)])
+def test_composite_functions_against_torch_and_central_differences(f, tf, point):
+    xs = [Value(p) for p in point]
+    out = f(*xs)
+    out.backward()
+    want, want_grads, _ = torch_derivatives(tf, point, second=False)
+    assert out.data == pytest.approx(want, rel=1e-12, abs=1e-12)
+    assert [x.grad for x in xs] == pytest.approx(want_grads, rel=1e-10, abs=1e-12)
+    assert [x.grad for x in xs] == pytest.approx(numerical_grad(f, list(point), h=1e-6), rel=1e-5, abs=1e-6)
 
 
 # --- deep and wide graphs ---------------------------------------------------

@@ -1,8 +1,10 @@
-"""valuegrad.functional: higher-order reverse mode (grad, hessian, hvp) and forward mode (Dual, jvp).
+"""valuegrad.functional and valuegrad.higher_order: higher-order reverse mode (create_graph, grad,
+hessian, hvp) and forward mode (Dual, jvp).
 
-Second and third derivatives are checked against PyTorch's double backward
+Every op of the table (tests/op_cases.py) is checked at generated points and at its kinks;
+second and third derivatives against PyTorch's double backward
 (``torch.autograd.grad(..., create_graph=True)``) in float64, with the same Python
-function run on Values and on tensors.
+function run on Values and on tensors, and exactly against sympy over Fractions.
 """
 
 from __future__ import annotations
@@ -10,140 +12,158 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
+import numpy as np
 import pytest
+import sympy
+import torch
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
+import valuegrad
+from _settings import examples, maybe_seed
+from op_cases import (
+    CASES,
+    KINKS,
+    data_of,
+    into_domain,
+    kink_id,
+    reused,
+    sympy_derivatives,
+    torch_derivatives,
+)
 from valuegrad import ops
 from valuegrad.engine import Value, gradients
 from valuegrad.functional import Dual, grad, hessian, hvp, jvp, value_and_grad
 
-torch = pytest.importorskip("torch")
 
-# One function of (x, y) per op, each using it more than once and reusing nodes
-# (x appears in several places, `a` is used twice), with a domain where it is smooth.
-POS = (0.3, 2.0)
-ANY = (-2.0, 2.0)
-
-
-def _add(x, y):
-    a = x + y
-    return a * a * y + (x + x) * x
-
-
-def _sub(x, y):
-    a = x - y
-    return a * a * x - (y - x * y) * a
-
-
-def _mul(x, y):
-    a = x * y
-    return a * a * x + a * y
-
-
-def _div(x, y):
-    a = x / y
-    return a * a + y / (x * x) + 1 / a
-
-
-def _pow_const(x, y):
-    a = x * y
-    return a**3 + x**2 * y**-1.5 + (x * x + 1) ** 0.5
-
-
-def _pow_value(x, y):
-    a = x**y
-    return a * a + (x * y) ** x + 2**y + x ** (y * y)
-
-
-def _neg(x, y):
-    a = -(x * y)
-    return a * -x + -a * a
-
-
-def _tanh(x, y):
-    a = (x * y).tanh()
-    return a * x.tanh() + a * a + (x + y).tanh() * y
-
-
-def _exp(x, y):
-    a = (x * y).exp()
-    return a * x.exp() + a * y + (a * 0.1).exp()
-
-
-def _log(x, y):
-    a = (x * y).log()
-    return a * x.log() + (x / y).log() * a + (a * a + 1).log()
-
-
-def _relu(x, y):
-    a = (x * y).relu()
-    return a * x.relu() * x + a * a * y
-
-
-def _sigmoid(x, y):
-    a = (x * y).sigmoid()
-    return a * x.sigmoid() + a * a * y + (x - y).sigmoid() * x
-
-
-CASES = {
-    "+": (_add, ANY),
-    "-": (_sub, ANY),
-    "*": (_mul, ANY),
-    "/": (_div, POS),
-    "** number": (_pow_const, POS),
-    "** Value": (_pow_value, POS),
-    "neg": (_neg, ANY),
-    "tanh": (_tanh, ANY),
-    "exp": (_exp, (-1.0, 1.0)),
-    "log": (_log, POS),
-    "relu": (_relu, ANY),
-    "sigmoid": (_sigmoid, ANY),
-}
-
-
-def points(domain, n=8, seed=0):
-    rng = random.Random(seed)
-    lo, hi = domain
-    out = []
-    while len(out) < n:
-        x, y = rng.uniform(lo, hi), rng.uniform(lo, hi)
-        if min(abs(x), abs(y), abs(x * y), abs(x - y)) > 0.05:  # keep relu's kinks away
-            out.append((x, y))
-    return out
+def close(a, b, tol=1e-9):
+    return a == b or abs(a - b) <= tol * (1 + abs(b))  # (equal infinities are close)
 
 
 def torch_hessian_by_double_backward(f, point):
-    xs = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in point]
-    first = torch.autograd.grad(f(*xs), xs, create_graph=True)
+    _, first, rows = torch_derivatives(f, point)
+    return first, rows
+
+
+# --- every op of the table (tests/op_cases.py): second derivatives, at generated points and kinks ---
+
+
+def second_order_by_create_graph(f, point):
+    """``f``'s gradient by ``backward(create_graph=True)`` (as numbers), and the Hessian from it."""
+    xs = [Value(p) for p in point]
+    f(*xs).backward(create_graph=True)
+    grads = [data_of(x.grad) for x in xs]
     rows = []
-    for g in first:
-        if not g.requires_grad:
-            rows.append([0.0] * len(xs))
-            continue
-        second = torch.autograd.grad(g, xs, allow_unused=True, retain_graph=True)
-        rows.append([0.0 if s is None else s.item() for s in second])
-    return [g.item() for g in first], rows
+    for x in xs:
+        if isinstance(x.grad, Value):
+            d = gradients(x.grad, xs)
+            rows.append([d[v] for v in xs])
+        else:  # a constant gradient: its derivatives are 0
+            rows.append([0] * len(xs))
+    return grads, rows
 
 
-def close(a, b, tol=1e-9):
-    return abs(a - b) <= tol * (1 + abs(b))
+def second_order_by_nested_grad(f, arity):
+    """The Hessian's rows by ``grad(grad(f))``."""
+    if arity == 1:
+        return lambda x: [[grad(grad(f))(x)]]
+    first = [lambda x, y, i=i: grad(f, argnums=i)(x, y) for i in range(arity)]
+    return lambda x, y: [list(grad(g, argnums=(0, 1))(x, y)) for g in first]
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_second_derivatives_of_every_op_match_torch_double_backward(name):
-    f, domain = CASES[name]
-    for point in points(domain):
-        want_grad, want_hess = torch_hessian_by_double_backward(f, point)
+@maybe_seed
+@examples(6)
+@given(data=st.data())
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_second_derivatives_of_every_op_match_torch_double_backward(case, data):
+    """hessian, backward(create_graph=True) and grad(grad(f)) against PyTorch (the op's result used twice)."""
+    point = data.draw(case.points(), label="point")
+    if case.torch_second_wrong is not None:
+        assume(not case.torch_second_wrong(*point))  # PyTorch is wrong there: see the kinks
+    f = reused(case.perform)
+    _, want_grads, want = torch_derivatives(reused(case.torch), point)
+    n = case.arity
 
-        got = hessian(f)(list(point))
-        ok = all(close(got[i][j], want_hess[i][j]) for i in range(2) for j in range(2))
-        assert ok, (point, got, want_hess)
+    def same(got):
+        return all(close(got[i][j], want[i][j]) for i in range(n) for j in range(n))
 
-        # the same through Value.backward(create_graph=True): .grad becomes a differentiable Value
-        x, y = Value(point[0]), Value(point[1])
-        f(x, y).backward(create_graph=True)
-        assert close(x.grad.data, want_grad[0]) and close(y.grad.data, want_grad[1])
-        dx = gradients(x.grad, [x, y])
-        assert close(dx[x], want_hess[0][0]) and close(dx[y], want_hess[0][1]), (point, dx, want_hess)
+    got = hessian(f)(list(point))
+    assert same(got), (point, got, want)
+    grads, rows = second_order_by_create_graph(f, point)
+    assert all(close(g, w) for g, w in zip(grads, want_grads)) and same(rows), (point, grads, rows, want)
+    nested = second_order_by_nested_grad(f, n)(*point)
+    assert same(nested), (point, nested, want)
+
+
+@maybe_seed
+@examples(5)
+@given(data=st.data())
+@pytest.mark.parametrize("case", [c for c in CASES if c.exact], ids=str)
+def test_second_derivatives_of_every_exact_op_are_exact_fractions(case, data):
+    point = data.draw(case.fraction_points(), label="point")
+    assume(case.forward_error(*point) is None)
+    _, _, want = sympy_derivatives(reused(case.sympy), point)
+    got = hessian(reused(case.perform))(list(point))
+    assert got == want and all(type(h) in (int, Fraction) for row in got for h in row), (got, want)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_backward_with_create_graph_twice_adds_both_passes(case):
+    """A second ``backward(create_graph=True)`` adds to ``.grad`` (a Value) as the first did, like PyTorch."""
+    f = reused(case.perform)
+    point = case.sample()
+    once, once_rows = second_order_by_create_graph(f, point)
+    xs = [Value(p) for p in point]
+    out = f(*xs)
+    out.backward(create_graph=True)
+    out.backward(create_graph=True)
+    assert all(close(data_of(x.grad), 2 * g, 1e-14) for x, g in zip(xs, once)), ([x.grad for x in xs], once)
+    for x, row in zip(xs, once_rows):
+        if isinstance(x.grad, Value):
+            d = gradients(x.grad, xs)
+            assert all(close(d[v], 2 * h, 1e-14) for v, h in zip(xs, row)), (d, row)
+    # and a plain backward() on top adds its numbers to the recorded gradients
+    out.backward()
+    assert all(close(data_of(x.grad), 3 * g, 1e-14) for x, g in zip(xs, once))
+
+
+@pytest.mark.parametrize(("case", "kink"), KINKS, ids=[kink_id(k) for k in KINKS])
+def test_higher_order_and_forward_mode_at_every_kink(case, kink):
+    """create_graph, grad, grad(grad), hessian and jvp at each kink: the registry's numbers or error."""
+    point = list(kink.point)
+    n = case.arity
+    argnums = 0 if n == 1 else tuple(range(n))
+    if kink.forward_fails or kink.backward_fails:
+        xs = [Value(p) for p in point]
+        if kink.backward_fails:
+            out = case.perform(*xs)
+            with pytest.raises(kink.error):
+                out.backward(create_graph=True)
+            assert [x.grad for x in xs] == [0.0] * n and out.grad == 0.0  # no grad changed
+        for call in (
+            lambda: grad(case.perform, argnums=argnums)(*point),
+            lambda: hessian(case.perform)(point),
+            *((lambda: jvp(case.perform, point, [1.0] * n)),) * case.dual,
+        ):
+            with pytest.raises(kink.error):
+                call()
+        return
+    grads, rows = second_order_by_create_graph(case.perform, point)
+    assert grads == list(kink.grads), (grads, kink.grads)
+    got = grad(case.perform, argnums=argnums)(*point)
+    assert (got if n == 2 else (got,)) == kink.grads
+    if kink.hessian is not None:
+        want = [list(row) for row in kink.hessian]
+        assert rows == want and hessian(case.perform)(point) == want, (rows, want)
+        assert second_order_by_nested_grad(case.perform, n)(*point) == want
+        if kink.torch_second:
+            _, _, torch_rows = torch_derivatives(case.torch, point)
+            assert all(close(h, t) for row, t_row in zip(want, torch_rows) for h, t in zip(row, t_row))
+    if case.dual:
+        for i in range(n):
+            tangent = [1.0 if j == i else 0.0 for j in range(n)]
+            value, directional = jvp(case.perform, point, tangent)
+            assert value == kink.value and directional == kink.grads[i], (value, directional)
 
 
 @pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
@@ -168,24 +188,20 @@ def torch_nth_derivative(f, x0, n):
     x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
     y = f(x)
     for _ in range(n):
-        (y,) = torch.autograd.grad(y, x, create_graph=True)
+        if not y.requires_grad:  # a constant derivative: the next one is 0
+            return 0.0
+        (y,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True)
+        if y is None:
+            return 0.0
     return y.item()
 
 
-@pytest.mark.parametrize(
-    "name, f",
-    [
-        ("tanh", lambda x: x.tanh()),
-        ("exp", lambda x: (x * 0.5).exp()),
-        ("x**5", lambda x: x**5),
-        ("sigmoid", lambda x: x.sigmoid()),
-        ("log", lambda x: (x * x + 1).log()),
-    ],
-)
-def test_third_derivatives_match_torch(name, f):
+@pytest.mark.parametrize("case", [c for c in CASES if c.arity == 1], ids=str)
+def test_third_derivatives_of_every_one_operand_op_match_torch(case):
+    f = reused(case.perform)
     third = grad(grad(grad(f)))
-    for x0 in (-1.7, -0.4, 0.3, 0.9, 2.2):
-        assert close(third(x0), torch_nth_derivative(f, x0, 3)), (name, x0)
+    for (x0,) in case.samples():
+        assert close(third(x0), torch_nth_derivative(reused(case.torch), x0, 3)), x0
 
 
 def test_higher_derivatives_of_powers_at_zero():
@@ -379,7 +395,6 @@ def test_hessian_of_a_small_mlp_loss_matches_torch():
 
 
 def test_hessian_of_a_polynomial_over_fractions_is_exact():
-    sympy = pytest.importorskip("sympy")
     X, Y = sympy.symbols("x y")
 
     def poly(x, y):
@@ -417,18 +432,35 @@ def test_nested_hessian_returns_values_an_outer_grad_can_differentiate():
 # --- forward mode -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_jvp_is_the_reverse_mode_gradient_dotted_with_the_tangent(name):
-    f, domain = CASES[name]
-    rng = random.Random(name)
-    for point in points(domain, n=6, seed=1):
-        tangent = [rng.uniform(-2, 2), rng.uniform(-2, 2)]
-        value, directional = jvp(f, list(point), tangent)
-        xs = [Value(p) for p in point]
-        out = f(*xs)
-        g = gradients(out, xs)
-        assert close(value, out.data, 1e-14)
-        assert close(directional, g[xs[0]] * tangent[0] + g[xs[1]] * tangent[1], 1e-11), (point, tangent)
+@maybe_seed
+@examples(8)
+@given(data=st.data())
+@pytest.mark.parametrize("case", [c for c in CASES if c.dual], ids=str)
+def test_jvp_is_the_reverse_mode_gradient_dotted_with_the_tangent(case, data):
+    point = data.draw(case.points(), label="point")
+    tangent = data.draw(st.tuples(*[st.floats(-2, 2)] * case.arity), label="tangent")
+    f = reused(case.perform)
+    value, directional = jvp(f, list(point), list(tangent))
+    xs = [Value(p) for p in point]
+    out = f(*xs)
+    g = gradients(out, xs)
+    assert value == out.data  # the same scalar functions, the same bits
+    want = sum(g[x] * t for x, t in zip(xs, tangent))
+    assert close(directional, want, 1e-11), (point, tangent, directional, want)
+
+
+@maybe_seed
+@examples(5)
+@given(data=st.data())
+@pytest.mark.parametrize("case", [c for c in CASES if c.dual and c.exact], ids=str)
+def test_jvp_of_every_exact_op_is_exact(case, data):
+    point = data.draw(case.fraction_points(), label="point")
+    assume(case.forward_error(*point) is None)
+    tangent = [Fraction(1, 3), Fraction(-2)][: case.arity]
+    value, directional = jvp(reused(case.perform), list(point), tangent)
+    want, want_grads, _ = sympy_derivatives(reused(case.sympy), point)
+    assert value == want and directional == sum(g * t for g, t in zip(want_grads, tangent))
+    assert type(value) is Fraction and type(directional) is Fraction
 
 
 def test_dual_arithmetic_with_numbers_on_either_side():
@@ -454,7 +486,6 @@ def test_dual_arithmetic_with_numbers_on_either_side():
 
 
 def test_dual_with_numpy_scalars_on_either_side():
-    np = pytest.importorskip("numpy")
     d = np.float64(2.0) * Dual(1.5, 1.0) + Dual(1.5, 1.0) * np.float64(3.0)
     assert isinstance(d, Dual) and (d.primal, d.tangent) == (7.5, 5.0)
 
@@ -485,38 +516,34 @@ def test_dual_errors():
         jvp(lambda x: [x], [1.0], [1.0])
 
 
-STEPS = (
-    lambda a, b: a + b,
-    lambda a, b: a - b * a,
-    lambda a, b: a * b,
-    lambda a, b: a / (b * b + 1),
-    lambda a, b: (a * a + 0.5) ** 1.5 - b**3,
-    lambda a, b: (a * a + 0.5) ** b,
-    lambda a, b: -a * b.exp(),
-    lambda a, b: (a * b).tanh() * a,
-    lambda a, b: (a - b).exp(),
-    lambda a, b: (a * a + b * b + 0.1).log(),
-    lambda a, b: (a + b + 0.05).relu() * a,
-    lambda a, b: (a * b).sigmoid() + b,
-)
+STEP_CASES = [c for c in CASES if c.dual]  # forward mode runs the programs too
 
 
 def random_program(seed, steps=14):
-    """A random expression DAG over (x, y) that reuses nodes, as a function of Values or tensors.
+    """A random expression DAG over (x, y) that reuses nodes, as a function of Values, Duals or tensors.
 
-    Every step combines two earlier nodes with one op, kept inside the op's domain
-    (log and fractional powers of a positive quantity, division by one plus a square).
+    Every step applies one op of the registry (tests/op_cases.py) to earlier nodes, squashed
+    and moved into the op's domain (a positive quantity a * a + 0.5 where the op needs one).
     """
     rng = random.Random(seed)
-    recipe = [(rng.randrange(len(STEPS)), rng.randrange(k + 2), rng.randrange(k + 2)) for k in range(steps)]
+    recipe = [
+        (rng.choice(STEP_CASES), rng.randrange(k + 2), rng.randrange(k + 2), rng.random() < 0.5)
+        for k in range(steps)
+    ]
 
     def program(x, y):
+        on_tensors = torch.is_tensor(x)
         nodes = [x, y]
-        for kind, i, j in recipe:
+        for k, (case, i, j, flip) in enumerate(recipe):
             a, b = nodes[i], nodes[j]
             # squash first so that values stay moderate however deep the program
-            a, b = a.tanh() if kind % 2 else a.sigmoid(), b.tanh()
-            nodes.append(STEPS[kind](a, b))
+            a, b = a.tanh() if k % 2 else a.sigmoid(), b.tanh()
+            f = case.torch if on_tensors else case.perform
+            x = into_domain(case.domain[0], a, flip)
+            if case.arity == 2:
+                nodes.append(f(x, into_domain(case.domain[1], b, not flip)))
+            else:
+                nodes.append(f(x) * b)
         return nodes[-1] * nodes[-2] + nodes[-3]
 
     return program
@@ -558,3 +585,34 @@ def test_docstring_examples():
 
     result = doctest.testmod(valuegrad.functional)
     assert result.attempted >= 8 and result.failed == 0
+
+
+# --- bad arguments: a clear error ----------------------------------------------------------
+
+_f2 = lambda x, y: x * y + x.tanh()  # noqa: E731
+
+BAD_CALLS = {
+    "grad argnums out of range": (lambda: valuegrad.grad(_f2, argnums=5)(1.0, 2.0), ValueError),
+    "grad argnums negative": (lambda: valuegrad.grad(_f2, argnums=-1)(1.0, 2.0), TypeError),
+    "grad argnums str": (lambda: valuegrad.grad(_f2, argnums="0")(1.0, 2.0), TypeError),
+    "grad argnums repeated": (lambda: valuegrad.grad(_f2, argnums=(0, 0))(1.0, 2.0), ValueError),
+    "grad str input": (lambda: valuegrad.grad(_f2)("1", 2.0), TypeError),
+    "grad returns list": (lambda: valuegrad.grad(lambda x: [x, x])(1.0), TypeError),
+    "grad returns None": (lambda: valuegrad.grad(lambda x: None)(1.0), TypeError),
+    "grad of log at 0": (lambda: valuegrad.grad(lambda x: x.log())(0.0), ValueError),
+    "hessian no inputs": (lambda: valuegrad.hessian(lambda *a: sum(a))([]), ValueError),
+    "hessian str": (lambda: valuegrad.hessian(lambda a: a * a)("ab"), TypeError),
+    "hvp mismatch": (lambda: valuegrad.hvp(lambda a, b: a * b)([1.0, 2.0], [1.0]), ValueError),
+    "jvp mismatch": (lambda: valuegrad.jvp(lambda a, b: a * b, [1.0, 2.0], [1.0]), ValueError),
+    "jvp str tangent": (lambda: valuegrad.jvp(lambda a: a * a, [1.0], ["1"]), TypeError),
+    "Dual str": (lambda: valuegrad.Dual("a", 1.0), TypeError),
+    "Dual None tangent": (lambda: valuegrad.Dual(1.0, None), TypeError),
+    "Dual log 0": (lambda: valuegrad.Dual(0.0, 1.0).log(), ValueError),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CALLS))
+def test_functions_reject_bad_arguments(name):
+    call, error = BAD_CALLS[name]
+    with pytest.raises(error):
+        call()

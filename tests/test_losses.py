@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from math import nan
+
 import pytest
+import torch
 
-from valuegrad import Value
+from _state import state
+from valuegrad import Value, losses
 from valuegrad.losses import binary_cross_entropy, hinge, l2, mse
-
-torch = pytest.importorskip("torch")
 
 
 def values(xs):
@@ -102,3 +105,54 @@ def test_bad_input(call, error, message):
     with pytest.raises(error) as e:
         call()
     assert message in str(e.value)
+
+
+# --- bad arguments: a clear error, nothing changed -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda p: losses.mse([], []), ValueError),
+        (lambda p: losses.mse(p, [1.0]), ValueError),
+        (lambda p: losses.mse(p, [1.0, 2.0, 3.0]), ValueError),
+        (lambda p: losses.mse(p, ["1", 2.0]), TypeError),
+        (lambda p: losses.mse(p, [None, 2.0]), TypeError),
+        (lambda p: losses.mse(["a", "b"], [1.0, 2.0]), TypeError),
+        (lambda p: losses.mse([[p[0]], [p[1]]], [1.0, 2.0]), TypeError),
+        (lambda p: losses.mse(p, [1.0, 2.0], reduction="max"), ValueError),
+        (lambda p: losses.mse(None, [1.0]), TypeError),
+        (lambda p: losses.hinge(p, [1, 0]), ValueError),
+        (lambda p: losses.hinge(p, [1, nan]), ValueError),
+        (lambda p: losses.hinge(p, [1, 2]), ValueError),
+        (lambda p: losses.binary_cross_entropy(p, [1, 2]), ValueError),
+        (lambda p: losses.binary_cross_entropy(p, [1, -0.5]), ValueError),
+        (lambda p: losses.binary_cross_entropy(p, [1, nan]), ValueError),
+        (lambda p: losses.binary_cross_entropy(p, [1, 0], reduction="none"), ValueError),
+        (lambda p: losses.l2(p, -1.0), ValueError),
+        (lambda p: losses.l2(p, nan), ValueError),
+        (lambda p: losses.l2(p, "1"), ValueError),
+        (lambda p: losses.l2([], 0.1), ValueError),
+        (lambda p: losses.l2([1.0, 2.0], 0.1), TypeError),
+    ],
+)
+def test_losses_reject_bad_arguments_and_change_nothing(call, error):
+    ps = [Value(0.5, label="p0"), Value(-0.5, label="p1")]
+    before = state(*ps)
+    with pytest.raises(error):
+        call(ps)
+    assert state(*ps) == before
+
+
+def test_losses_propagate_nan_inputs_and_stay_finite_at_extremes():
+    assert math.isnan(losses.mse([Value(nan)], [1.0]).data)
+    assert math.isnan(losses.mse([Value(1.0)], [nan]).data)
+    for z in (1000.0, -1000.0, 1e300):
+        logit = Value(z)
+        loss = losses.binary_cross_entropy([logit], [1.0])
+        loss.backward()
+        assert math.isfinite(loss.data) and math.isfinite(logit.grad)
+        want = torch.nn.functional.binary_cross_entropy_with_logits(
+            torch.tensor([z], dtype=torch.float64), torch.tensor([1.0], dtype=torch.float64)
+        )
+        assert loss.data == pytest.approx(want.item(), rel=1e-12, abs=1e-300)

@@ -19,10 +19,11 @@ import weakref
 from collections import Counter
 from typing import Any, Callable, Iterator
 
+import numpy as np
 import pytest
 
 import valuegrad
-from valuegrad import Value, gradients, topological_order
+from valuegrad import Value, gradients, nn, optim, topological_order, train
 from valuegrad.examples import first_expression, one_neuron
 
 
@@ -271,8 +272,6 @@ def test_training_a_values_only_mlp_does_not_grow_memory(no_gc):
 
 
 def test_training_an_nn_mlp_with_an_optimizer_does_not_grow_memory(no_gc):
-    nn = pytest.importorskip("valuegrad.nn")
-    optim = pytest.importorskip("valuegrad.optim")
     from valuegrad.losses import mse
 
     model = nn.MLP(3, [4, 4, 1], seed=1)
@@ -296,8 +295,6 @@ def test_training_an_nn_mlp_with_an_optimizer_does_not_grow_memory(no_gc):
 
 
 def test_fit_frees_its_graphs_and_leaves_no_cycle(no_gc):
-    nn = pytest.importorskip("valuegrad.nn")
-    train = pytest.importorskip("valuegrad.train")
 
     model = nn.MLP(3, [4, 4, 1], seed=1)
 
@@ -323,7 +320,6 @@ def test_fit_frees_its_graphs_and_leaves_no_cycle(no_gc):
 
 def gc_state_inside_backward() -> bool:
     """Whether the collector was enabled while backward() ran (observed from inside it via NumPy)."""
-    np = pytest.importorskip("numpy")
     seen: list[bool] = []
     x = Value(np.float64(1e-300))
     y = 1.0 / x  # d/dx = -1e600: overflows inside backward, where NumPy calls us
@@ -348,7 +344,6 @@ def test_backward_pauses_the_collector_unless_told_not_to(monkeypatch):
 
 
 def test_a_failing_backward_restores_the_collector_and_a_disabled_one_stays_disabled():
-    np = pytest.importorskip("numpy")
     x = Value(np.float64(1e-300))
     y = 1.0 / x
     assert gc.isenabled()
@@ -364,8 +359,6 @@ def test_a_failing_backward_restores_the_collector_and_a_disabled_one_stays_disa
 
 
 def test_fit_respects_the_pause_switch(monkeypatch):
-    nn = pytest.importorskip("valuegrad.nn")
-    train = pytest.importorskip("valuegrad.train")
     from valuegrad import backward as engine
     from valuegrad.losses import mse
 

@@ -15,15 +15,17 @@ import random
 from contextlib import contextmanager
 from types import ModuleType
 
+import graphviz
+import micrograd.engine as micrograd_engine
+import micrograd.nn as micrograd_nn
+import numpy as np
+import pygraphviz
 import pytest
 
 from valuegrad import data
 from valuegrad import nn as valuegrad_nn
-
-micrograd_engine = pytest.importorskip("micrograd.engine")
-micrograd_nn = pytest.importorskip("micrograd.nn")
-from valuegrad.micrograd import engine as drop_in_engine  # noqa: E402
-from valuegrad.micrograd import nn as drop_in_nn  # noqa: E402
+from valuegrad.micrograd import engine as drop_in_engine
+from valuegrad.micrograd import nn as drop_in_nn
 
 BOTH = [
     pytest.param((micrograd_engine, micrograd_nn), id="micrograd"),
@@ -123,7 +125,6 @@ def test_the_demo_has_micrograds_losses_accuracies_and_final_weights(demo_runs):
 
 
 def test_the_demo_with_numpy_rows_fed_straight_in(moons):
-    np = pytest.importorskip("numpy")
     X, y = np.array(moons[0]), np.array(moons[1])
     theirs = train_demo(micrograd_engine, micrograd_nn, X[:12], y[:12], seed=7, steps=3, wrap=False)
     ours = train_demo(drop_in_engine, drop_in_nn, X[:12], y[:12], seed=7, steps=3, wrap=False)
@@ -286,7 +287,6 @@ def test_the_micrograd_model_saves_loads_and_graduates_to_torch(tmp_path):
     with pytest.raises(ValueError, match=r"use valuegrad\.nn\.MLP"):
         drop_in_nn.MLP.from_dict(valuegrad_nn.MLP(2, [3, 1], seed=0).to_dict())  # tanh layers
 
-    pytest.importorskip("torch")
     back = drop_in_nn.MLP.from_torch(model.to_torch())
     assert type(back) is drop_in_nn.MLP and datas(back) == datas(model) and repr(back) == repr(model)
     assert random.getstate() == state
@@ -311,7 +311,6 @@ def trace(root):
 
 def draw_dot(root, format="svg", rankdir="LR"):
     """A drawing in the style micrograd's users write: a record per Value, an oval per ``_op``."""
-    graphviz = pytest.importorskip("graphviz")
     nodes, edges = trace(root)
     dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
     for node in nodes:
@@ -355,7 +354,6 @@ def test_trace_and_draw_dot_written_for_micrograd_work_on_valuegrad_values(tmp_p
         assert spelled in our_source and spelled in their_source
     assert "rankdir=LR" in our_source
 
-    pygraphviz = pytest.importorskip("pygraphviz")
     picture = tmp_path / "graph.png"
     pygraphviz.AGraph(string=our_source).draw(str(picture), format="png", prog="dot")
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -437,7 +435,6 @@ def test_the_coming_from_micrograd_page_runs_and_prints_what_it_says():
     import re
     from pathlib import Path
 
-    pytest.importorskip("torch")
     page = Path(__file__).resolve().parents[1] / "docs" / "guide" / "coming-from-micrograd.md"
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
     assert len(blocks) == 2

@@ -8,7 +8,10 @@ import math
 import random
 import re
 
+import micrograd.nn as micrograd_nn
+import numpy as np
 import pytest
+import torch
 
 from valuegrad import Value, nn, topological_order
 
@@ -107,7 +110,6 @@ def test_any_ordered_iterable_is_read_once_and_every_neuron_sees_it():
 
 
 def test_a_numpy_row_is_an_input():
-    np = pytest.importorskip("numpy")
     model = nn.MLP(2, [3, 1], activation="relu", last_activation="linear", seed=4)
     X = np.array([[0.25, -0.75], [1.5, 0.5]])
     for row in X:
@@ -148,7 +150,6 @@ def test_bad_input_messages_name_the_neuron_or_layer():
         nn.Layer(2, 3, seed=0)([b"x", 1.0])
     with pytest.raises(TypeError, match=r"MLP.predict input 0"):
         nn.MLP(2, [1], seed=0).predict(["1", 2.0])
-    np = pytest.importorskip("numpy")
     with pytest.raises(TypeError, match="cannot read its inputs from ndarray"):
         nn.MLP(1, [1], seed=0)(np.array(1.0))  # a 0-d array: iterable in name only
 
@@ -211,7 +212,6 @@ def test_bias_init():
 
 
 def test_zero_bias_init_draws_exactly_micrograds_weights_in_micrograds_order():
-    micrograd_nn = pytest.importorskip("micrograd.nn")
     random.seed(1337)
     theirs = micrograd_nn.MLP(2, [16, 16, 1])
     ours = nn.MLP(2, [16, 16, 1], activation="relu", last_activation="linear", seed=1337, bias_init="zero")
@@ -265,7 +265,6 @@ def test_predict_is_bit_for_bit_the_graph_forward():
 
 @pytest.mark.parametrize("activation, last", [("tanh", None), ("relu", "linear"), ("sigmoid", "tanh")])
 def test_loss_and_gradients_match_pytorch(activation, last):
-    torch = pytest.importorskip("torch")
     model = nn.MLP(3, [4, 4, 1], activation=activation, last_activation=last, seed=2)
     xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
     ys = [1.0, -1.0, -1.0, 1.0]

@@ -20,7 +20,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "tutorial.py"
 
-pytest.importorskip("marimo", reason='the tutorial needs marimo: pip install "valuegrad[notebook]"')
 
 # Every section heading of the tutorial, in order: the seed notebook's, then the ones beyond it.
 SECTIONS = [
@@ -128,7 +127,6 @@ print(len(cells), "code cells")
 
 
 def test_jupyter_copy_runs_top_to_bottom(notebook_copy: Path):
-    pytest.importorskip("nbformat", reason="marimo export ipynb needs nbformat: pip install nbformat")
     out = notebook_copy.parent / "tutorial.ipynb"
     command = [sys.executable, "-m", "marimo", "export", "ipynb", str(notebook_copy), "-o", str(out)]
     result = _run(command, cwd=notebook_copy.parent)

@@ -24,7 +24,6 @@ from _browser import launch, sync_api
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "tutorial.py"
 
-pytest.importorskip("marimo", reason='the tutorial needs marimo: pip install "valuegrad[notebook]"')
 playwright = sync_api()
 
 pytestmark = pytest.mark.slow

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
+from math import inf, nan
 
 import pytest
+import torch
 
-from valuegrad import Value
+from valuegrad import Value, optim
 from valuegrad.optim import SGD, Adam, LinearDecay
-
-torch = pytest.importorskip("torch")
 
 START = [0.5, -1.25, 2.0, 1e-3, -0.7]
 
@@ -145,3 +145,69 @@ def test_bad_parameter_lists():
         SGD([p, p], lr=0.1)
     with pytest.raises(TypeError, match="parameter 0 must be a Value"):
         SGD([1.0], lr=0.1)  # type: ignore[list-item]
+
+
+# --- bad arguments: a clear error, no parameter and no optimizer state changed ----------------
+
+
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (lambda p: optim.SGD([], lr=0.1), ValueError),
+        (lambda p: optim.SGD([1.0], lr=0.1), TypeError),
+        (lambda p: optim.SGD([p[0], p[0]], lr=0.1), ValueError),
+        (lambda p: optim.SGD(p, lr=-0.1), ValueError),
+        (lambda p: optim.SGD(p, lr=nan), ValueError),
+        (lambda p: optim.SGD(p, lr=inf), ValueError),
+        (lambda p: optim.SGD(p, lr="0.1"), ValueError),
+        (lambda p: optim.SGD(p, lr=None), ValueError),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=1.5), ValueError),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=-0.1), ValueError),
+        (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), ValueError),
+        (lambda p: optim.SGD(p, lr=0.1, schedule=0.5), TypeError),
+        (lambda p: optim.Adam(p, betas=(1.0, 0.999)), ValueError),
+        (lambda p: optim.Adam(p, betas=(0.9,)), ValueError),
+        (lambda p: optim.Adam(p, betas="ab"), ValueError),
+        (lambda p: optim.Adam(p, betas=(0.9, nan)), ValueError),
+        (lambda p: optim.Adam(p, eps=-1e-8), ValueError),
+        (lambda p: optim.LinearDecay(1.0, 0.1, 0), ValueError),
+        (lambda p: optim.LinearDecay(-1.0, 0.1, 10), ValueError),
+        (lambda p: optim.LinearDecay(1.0, 0.1, 2.5), ValueError),
+    ],
+)
+def test_optimizers_reject_bad_arguments(make, error):
+    ps = [Value(1.0), Value(2.0)]
+    with pytest.raises(error):
+        make(ps)
+    assert [p.data for p in ps] == [1.0, 2.0]
+
+
+def test_optimizer_rejects_a_huge_int_learning_rate_with_value_error():
+    with pytest.raises(ValueError, match="lr"):
+        optim.SGD([Value(1.0)], lr=10**400)
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "sgd-momentum", "adam"])
+@pytest.mark.parametrize("bad", [nan, inf, "value grad", "bad schedule"])
+def test_a_bad_step_changes_no_parameter_and_no_optimizer_state(opt_name, bad):
+    ps = [Value(1.0), Value(-2.0), Value(0.5)]
+    schedule = (lambda k: 0.1 if k < 1 else nan) if bad == "bad schedule" else None
+    if opt_name == "adam":
+        opt = optim.Adam(ps, lr=0.1, schedule=schedule)
+    else:
+        opt = optim.SGD(ps, lr=0.1, momentum=0.9 if "momentum" in opt_name else 0.0, schedule=schedule)
+    for p in ps:
+        p.grad = 1.0
+    opt.step()  # one good step, so that momentum/Adam state exists
+    if bad == "value grad":
+        ps[1].grad = Value(1.0)
+        error: type[Exception] = TypeError
+    elif bad == "bad schedule":
+        error = ValueError
+    else:
+        ps[1].grad = bad
+        error = ValueError
+    before = ([p.data for p in ps], repr(vars(opt)))
+    with pytest.raises(error):
+        opt.step()
+    assert ([p.data for p in ps], repr(vars(opt))) == before

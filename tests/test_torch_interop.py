@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from valuegrad import Value, data, losses, nn
-
-torch = pytest.importorskip("torch")
 
 CONFIGS = [
     pytest.param(dict(nin=3, nouts=[4, 4, 1], activation="tanh", last_activation=None), id="tanh"),

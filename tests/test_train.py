@@ -8,10 +8,13 @@ import importlib.util
 import itertools
 import random
 import sys
+from math import nan
 
+import numpy as np
 import pytest
 
-from valuegrad import nn, optim
+from _state import params
+from valuegrad import data, nn, optim, train
 from valuegrad.data import make_moons, notebook_samples
 from valuegrad.train import DIVERGENCE_FACTOR, TrainingDiverged, accuracy, compute_loss, fit
 
@@ -70,7 +73,6 @@ def _micrograd_steps(model, X, y, steps, history):
 
 
 def test_loss_history_matches_micrograd_from_the_same_weights():
-    pytest.importorskip("micrograd")
     X, y = make_moons(16, noise=0.1, seed=2)
     weights, theirs = micrograd_demo_loss_history(X, y, steps=3)
     model = nn.MLP(2, [16, 16, 1], activation="relu", last_activation="linear", seed=0)
@@ -214,8 +216,6 @@ def test_bad_data_and_models():
 
 
 def test_compile_true_gives_the_eager_history():
-    if not has_compiler():
-        pytest.skip("valuegrad.compiler (or NumPy) is not available yet")
     X, y = make_moons(40, noise=0.1, seed=0)
     histories = []
     for compiled in (False, True):
@@ -245,7 +245,6 @@ def test_compile_true_without_the_compiler_is_a_clear_error(monkeypatch):
 
 
 def test_plots_are_png_files(tmp_path):
-    pytest.importorskip("matplotlib")
     from valuegrad import plot
 
     X, y = make_moons(20, noise=0.1, seed=0)
@@ -261,7 +260,6 @@ def test_plots_are_png_files(tmp_path):
 
 
 def test_loss_figure_axes_log_scale_and_accuracy_steps():
-    pytest.importorskip("matplotlib")
     from valuegrad import plot
     from valuegrad.train import History
 
@@ -280,7 +278,6 @@ def test_loss_figure_axes_log_scale_and_accuracy_steps():
 
 
 def test_decision_boundary_names_its_axes_and_labels():
-    pytest.importorskip("matplotlib")
     from valuegrad import plot
 
     X, y = make_moons(20, noise=0.1, seed=0)
@@ -315,10 +312,62 @@ def test_plots_without_matplotlib_name_the_extra(monkeypatch, tmp_path):
 
 
 def test_plot_grid_evaluation_is_the_models_own_output():
-    np = pytest.importorskip("numpy")
     from valuegrad.plot import _numpy_forward
 
     model = nn.MLP(2, [5, 4, 1], activation="tanh", last_activation="sigmoid", seed=4)
     points = [[0.3, -1.2], [2.0, 0.5], [-0.7, 0.0]]
     got = _numpy_forward(model)(np.array(points))
     assert got.tolist() == pytest.approx([model.predict(p) for p in points], abs=1e-12)
+
+
+# --- bad arguments: a clear error, no parameter changed ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"steps": -1}, ValueError),
+        ({"steps": 2.0}, ValueError),
+        ({"loss": "cross"}, ValueError),
+        ({"optimizer": "rmsprop"}, ValueError),
+        ({"lr": -1.0}, ValueError),
+        ({"lr": nan}, ValueError),
+        ({"X": [], "y": []}, ValueError),
+        ({"y": [1.0, -1.0]}, ValueError),
+        ({"X": [[1.0, 2.0]] * 4}, ValueError),
+    ],
+)
+def test_fit_rejects_bad_arguments_and_changes_no_parameter(kwargs, error):
+    model = nn.MLP(3, [4, 1], seed=0)
+    xs, ys = data.notebook_samples()
+    args = {"X": xs, "y": ys, "steps": 2, **kwargs}
+    before = params(model)
+    with pytest.raises(error):
+        train.fit(model, args.pop("X"), args.pop("y"), **args)
+    assert params(model) == before
+
+
+def test_fit_reports_divergence_as_value_error():
+    model = nn.MLP(3, [4, 1], activation="linear", seed=0)
+    xs, ys = data.notebook_samples()
+    with pytest.raises(ValueError, match="step"):
+        train.fit(model, xs, ys, loss="mse", lr=1e6, steps=200)
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda m: train.accuracy(m, [], []), ValueError),
+        pytest.param(lambda m: train.accuracy(m, [[1.0, 2.0]], [1, -1]), ValueError, id="accuracy-mismatch"),
+        (lambda m: train.accuracy(m, [[1.0]], [1]), ValueError),
+        (lambda m: train.compute_loss(m, [[1.0, 2.0]], [1.0], loss="x"), ValueError),
+        (lambda m: train.compute_loss(m, [[1.0, 2.0]], [1.0, 2.0]), ValueError),
+        (lambda m: train.compute_loss(m, [[1.0, 2.0]], ["1"]), TypeError),
+    ],
+)
+def test_accuracy_and_compute_loss_reject_bad_arguments(call, error):
+    model = nn.MLP(2, [3, 1], seed=0)
+    before = params(model)
+    with pytest.raises(error):
+        call(model)
+    assert params(model) == before

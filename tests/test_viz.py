@@ -11,8 +11,10 @@ import textwrap
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
+from op_cases import CASES
 from valuegrad import Value, topological_order
 from valuegrad.examples import one_neuron
 from valuegrad.viz import (
@@ -122,6 +124,27 @@ def test_one_neuron_dot_has_one_record_per_value_and_one_node_per_op():
     assert repr(d) == "GraphDrawing(10 values, 5 operations)"
 
 
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_every_op_is_drawn_with_its_symbol(case):
+    xs = [Value(p, label=f"x{i}") for i, p in enumerate(case.sample())]
+    out = case.perform(*xs)
+    out.backward()
+    src = draw_dot(out).source
+    want = f"{case.op.symbol}{out._k}" if case.op.number else case.op.symbol  # x ** 2 shows **2
+    assert [label for _, label in OP_NODE.findall(src)] == [want]
+    assert len(RECORD.findall(src)) == len(topological_order(out))
+
+
+def test_a_graph_of_every_op_renders_each_symbol():
+    terms = [c.perform(*(Value(p) for p in c.sample())) for c in CASES]
+    out = sum(terms[1:], terms[0])
+    svg = draw_dot(out, legend=False).pipe("svg")
+    texts = svg_texts(svg)
+    for case, term in zip(CASES, terms):
+        want = f"{case.op.symbol}{term._k}" if case.op.number else case.op.symbol
+        assert want in texts, (case, want)
+
+
 def test_dot_edges_match_trace_with_one_arrow_per_operand():
     o = backward_neuron()
     order = topological_order(o)
@@ -190,7 +213,6 @@ def test_colours_by_role():
 def test_number_types_and_graph_gradients():
     i = Value(3, label="int")
     q = Value(Fraction(1, 3), label="frac")
-    np = pytest.importorskip("numpy")
     f32 = Value(np.float32(0.5), label="f32")
     out = i * q + f32**2 + Value(1e20, label="big")
     out.backward(create_graph=True)  # grads become Values
@@ -266,7 +288,6 @@ def test_default_max_nodes_and_none():
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_svg_and_png_through_bundled_engine(tmp_path, empty_cwd):
-    pytest.importorskip("pygraphviz")
     assert render_engine() == "pygraphviz"
     o = backward_neuron()
     d = draw_dot(o)
@@ -298,7 +319,6 @@ def test_svg_and_png_through_bundled_engine(tmp_path, empty_cwd):
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_hostile_labels_escape_and_render():
-    pytest.importorskip("pygraphviz")
     labels = ["'\"); import os #'", "a|b", "{x}", "<y>", "x₁", "w₁ & <b>", "back\\slash \\n", "&amp;"]
     vs = [Value(float(i), label=s) for i, s in enumerate(labels)]
     out = vs[0]
@@ -319,8 +339,6 @@ def test_system_dot_route_through_graphviz_package(monkeypatch, tmp_path):
     records that it was called: the graphviz package, the subprocess and the
     rendering are all real.
     """
-    pytest.importorskip("graphviz")
-    pytest.importorskip("pygraphviz")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls.txt"
@@ -379,7 +397,6 @@ def test_save_needs_a_known_format(tmp_path):
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_notebook_display_writes_no_files(empty_cwd):
-    pytest.importorskip("pygraphviz")
     d = draw_dot(backward_neuron())
     assert isinstance(d, GraphDrawing)
     svg = d._repr_svg_()
@@ -394,8 +411,8 @@ def test_notebook_display_writes_no_files(empty_cwd):
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_marimo_shows_it_inline():
-    pytest.importorskip("pygraphviz")
-    formatting = pytest.importorskip("marimo._output.formatting")
+    from marimo._output import formatting
+
     out = formatting.try_format(draw_dot(backward_neuron()))
     assert out.mimetype == "image/svg+xml"
     assert "x₁" in svg_texts(out.data)
@@ -416,7 +433,6 @@ def test_micrograds_call_positional_format_and_rankdir():
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_render_writes_the_dot_text_and_the_picture_like_graphviz(tmp_path, empty_cwd):
-    pytest.importorskip("pygraphviz")
     d = draw_dot(backward_neuron(), format="png")
     # Digraph.render("graph"): the DOT text in `graph`, the picture in `graph.png`, whose path is returned.
     written = d.render("graph")
@@ -464,7 +480,6 @@ _FRESH_RENDER = textwrap.dedent(
 
 def test_a_fresh_process_renders_without_fontconfig_warnings():
     """The pygraphviz wheel's older fontconfig warns about this system's configuration once per process."""
-    pytest.importorskip("pygraphviz")
     result = subprocess.run([sys.executable, "-c", _FRESH_RENDER], capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == PNG_SIGNATURE
@@ -474,14 +489,15 @@ def test_a_fresh_process_renders_without_fontconfig_warnings():
 def _dark_pixels(png: bytes) -> int:
     import io
 
-    image = pytest.importorskip("matplotlib.image").imread(io.BytesIO(png), format="png")
+    import matplotlib.image
+
+    image = matplotlib.image.imread(io.BytesIO(png), format="png")
     return int((image[..., :3].mean(axis=2) < 0.5).sum())
 
 
 @pytest.mark.usefixtures("no_system_dot")
 def test_text_is_drawn_in_a_real_font():
     """Text is inked glyphs, as much as the text is long, and of a proportional font (i narrower than W)."""
-    pytest.importorskip("pygraphviz")
 
     def ink(label: str) -> int:
         # No border, no legend: every dark pixel is part of a glyph.
@@ -495,3 +511,14 @@ def test_text_is_drawn_in_a_real_font():
     one, eight = ink("W"), ink("WWWWWWWW")
     assert one > 20 and 6 * one < eight < 10 * one
     assert ink("iiiiiiii") < 0.5 * eight
+
+
+# --- bad arguments: a clear error ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [3.0, None, "x"])
+def test_draw_dot_and_trace_reject_what_is_not_a_value(bad):
+    with pytest.raises(TypeError):
+        draw_dot(bad)
+    with pytest.raises(TypeError):
+        trace(bad)

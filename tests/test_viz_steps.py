@@ -34,8 +34,7 @@ def current_node(drawing: GraphDrawing, order: list[Value]) -> Value:
 
 
 def needs_graphviz() -> None:
-    if render_engine() is None:
-        pytest.skip('no Graphviz engine: pip install "valuegrad[viz]"')
+    assert render_engine() is not None, 'no Graphviz engine: pip install "valuegrad[viz]"'
 
 
 # --- the frames -------------------------------------------------------------------------
