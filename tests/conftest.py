@@ -1,4 +1,5 @@
-"""Shared test set-up: no display for plots, and a session that fails when a test dependency is missing.
+"""Shared test set-up: no display for plots, a session that fails when a test dependency is missing,
+and the two engines.
 
 The tests need what ``pip install ".[all,test]"`` installs (the README's test command):
 the ``test`` extra (PyTorch, sympy, hypothesis, micrograd...) and the ``all`` extra
@@ -7,6 +8,13 @@ missing one skip, and a run "pass" with whole files unrun, the session stops bef
 collecting anything and names what to install. The requirements are read from the
 installed valuegrad's own metadata (`importlib.metadata`), so they never drift from
 pyproject.toml.
+
+The README's test command runs the whole suite twice at once, one pytest-xdist worker
+per engine (``--dist each``): ``VALUEGRAD_PURE_PYTHON=0`` (the compiled engine, when
+it was built) and ``VALUEGRAD_PURE_PYTHON=1`` (the same files as plain Python). A
+failure says which engine it happened on. Tests marked ``engine_independent`` (static
+checks, packaging, the docs build) cannot depend on the engine, so the pure-Python
+worker skips them, saying why.
 """
 
 from __future__ import annotations
@@ -16,8 +24,12 @@ from importlib import metadata
 from typing import Callable
 
 import pytest
+from _pytest.reports import TestReport
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+import valuegrad
+from valuegrad import _engine_choice
 
 # Plots in tests must never need a display.
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -77,3 +89,45 @@ def pytest_configure(config: pytest.Config) -> None:
             + "; ".join(missing)
             + '. Install them with: pip install -e ".[all,test]"'
         )
+
+
+def engine_name() -> str:
+    """Which engine this test process runs, in words."""
+    if valuegrad.NATIVE:
+        return "compiled (valuegrad.NATIVE is True)"
+    why = "VALUEGRAD_PURE_PYTHON=1" if _engine_choice.PURE_REQUESTED else "no compiled engine was built"
+    return f"pure Python ({why})"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"valuegrad {valuegrad.__version__}, engine: {engine_name()}"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # type: ignore[no-untyped-def]
+    """pytest-xdist, in the controller: tell each worker whether every worker runs every test."""
+    node.workerinput["valuegrad_dist_each"] = node.config.getoption("dist", "no") == "each"
+
+
+def runs_the_second_engine(config: pytest.Config) -> bool:
+    """True in the pure-Python worker of a run that has one worker per engine (``--dist each``)."""
+    workerinput = getattr(config, "workerinput", {})
+    return bool(workerinput.get("valuegrad_dist_each")) and _engine_choice.PURE_REQUESTED
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not runs_the_second_engine(config):
+        return
+    # Skipped, not deselected: every --dist each worker must collect the same tests.
+    skip = pytest.mark.skip(reason="engine-independent: run once, by the compiled engine's worker")
+    for item in items:
+        if item.get_closest_marker("engine_independent"):
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report: TestReport = outcome.get_result()
+    if report.failed:
+        report.sections.append(("valuegrad engine", engine_name()))

@@ -299,6 +299,7 @@ def built_page(site: Path, page: str) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.engine_independent  # the site is the same whichever engine builds it
 def test_every_page_is_built(site: Path) -> None:
     pages = nav_pages()
     assert len(pages) >= 25
@@ -308,6 +309,7 @@ def test_every_page_is_built(site: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.engine_independent  # the site is the same whichever engine builds it
 def test_the_site_loads_nothing_from_elsewhere(site: Path) -> None:
     remote = []
     pages = list(site.rglob("*.html"))
@@ -322,6 +324,7 @@ def test_the_site_loads_nothing_from_elsewhere(site: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.engine_independent  # the site is the same whichever engine builds it
 def test_every_public_name_is_in_the_api_reference(site: Path) -> None:
     ids: set[str] = set()
     for page in (site / "api").rglob("*.html"):
@@ -344,6 +347,7 @@ def test_every_public_name_is_in_the_api_reference(site: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.engine_independent  # the site is the same whichever engine builds it
 def test_docstring_examples_are_shown_as_code(site: Path) -> None:
     page = (site / "api" / "valuegrad" / "index.html").read_text(encoding="utf-8")
     assert '<span class="gp">&gt;&gt;&gt; </span>' in page  # a highlighted console prompt
@@ -351,6 +355,7 @@ def test_docstring_examples_are_shown_as_code(site: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.engine_independent  # the site is the same whichever engine builds it
 def test_the_tutorial_page_holds_the_notebook(site: Path) -> None:
     tutorial = site / "tutorial"
     notebook = tutorial / "notebook.html"
@@ -378,6 +383,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.mark.slow
+@pytest.mark.engine_independent  # the site is the same whichever engine builds it
 def test_the_site_in_a_browser_fetches_nothing_from_elsewhere(site: Path) -> None:
     """Home, an API page and the tutorial, served locally: every request stays local, the notebook shows."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="the browser check needs Playwright")

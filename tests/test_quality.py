@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent  # static checks read the files; no engine runs
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

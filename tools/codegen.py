@@ -310,8 +310,10 @@ def sources(ops: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def checks(ops: Any, where: str) -> str:
-    return sources(ops) + f'check_generated(SOURCES, "{where}")'
+def checks(ops: Any, where: str, compiled: bool = False) -> str:
+    """The record and its check; ``compiled``: the file is one Cython compiles (the engine)."""
+    flag = ", compiled=cython.compiled" if compiled else ""
+    return sources(ops) + f'check_generated(SOURCES, "{where}"{flag})'
 
 
 def imports(ops: Any, rows: list[Any], functions: set[str]) -> str:
@@ -386,7 +388,7 @@ def generate() -> dict[Path, str]:
         {
             "imports": imports(ops, value_rows, _value_functions(ops)),
             "methods": value_methods(ops),
-            "checks": checks(ops, "valuegrad/value.py"),
+            "checks": checks(ops, "valuegrad/value.py", compiled=True),
         },
         "value.py",
     )
@@ -399,7 +401,7 @@ def generate() -> dict[Path, str]:
             "imports": imports(ops, list(ops.OPS), _derivative_functions(ops)),
             "chain rule": chain_rule_branches(ops, order),
             "chain rule at one node": chain_rule_branches(ops, list(ops.OPS)),
-            "checks": checks(ops, "valuegrad/backward.py"),
+            "checks": checks(ops, "valuegrad/backward.py", compiled=True),
         },
         "backward.py",
     )

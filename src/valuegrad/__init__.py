@@ -37,6 +37,9 @@ from .dual import Dual
 from .higher_order import gradients
 from .value import Value
 
+# Checks that the NumPy backend names every function the formulas call (NumPy is not imported).
+from . import numpy_math as _numpy_math  # noqa: F401  # isort: skip
+
 if TYPE_CHECKING:  # pragma: no cover
     from . import data, losses, nn, optim
     from .compiler import compile

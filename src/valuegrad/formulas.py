@@ -152,16 +152,17 @@ class Formula:
 
 
 def check_backend(
-    namespace: Mapping[str, object] | Iterable[str], needed: Mapping[str, str], backend: str
+    namespace: Mapping[str, object] | Iterable[str], needed: Mapping[str, str], backend: str, where: str
 ) -> None:
     """Fail at import when a backend lacks a function some op's formula calls.
 
-    ``needed`` maps each function name to the op that calls it (see `valuegrad.ops.FUNCTIONS`).
+    ``needed`` maps each function name to the op that calls it (see `valuegrad.ops.FUNCTIONS`);
+    ``where`` says where the backend's functions are defined, for the message.
     """
     have = set(namespace)
     for name, op in needed.items():
         if name not in have:
             raise ImportError(
                 f"op {op!r} calls {name}(), which the {backend} functions do not define: "
-                f"add {name} to the {backend} backend"
+                f"add {name} to the {backend} backend ({where})"
             )

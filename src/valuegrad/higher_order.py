@@ -51,7 +51,9 @@ VALUE_MATH = SimpleNamespace(
 )
 """The functions the op table's formulas call, for Values: derivatives that are graphs."""
 
-check_backend(vars(VALUE_MATH), ops.FUNCTIONS, "Value (higher-order)")
+check_backend(
+    vars(VALUE_MATH), ops.FUNCTIONS, "Value (higher-order)", "VALUE_MATH in valuegrad/higher_order.py"
+)
 
 
 def _times(local: Any, g: Value) -> Value | None:

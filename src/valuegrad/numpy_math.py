@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .formulas import check_backend
-from .ops import FUNCTIONS
+from .ops import FUNCTIONS, OPS
 
 __all__ = ["NAMES", "functions"]
 
@@ -70,8 +70,14 @@ def functions(np: Any) -> SimpleNamespace:
         sign=np.sign,
         softplus=softplus,
     )
-    assert set(vars(namespace)) == set(NAMES)
+    missing = sorted(set(NAMES) - set(vars(namespace)))
+    if missing:
+        users = [op.name for op in OPS if set(op.functions) & set(missing)]
+        raise ImportError(
+            f"valuegrad.numpy_math.functions() defines no {', '.join(missing)}, which NAMES lists and "
+            f"ops {users} call: add them to the NumPy backend"
+        )
     return namespace
 
 
-check_backend(NAMES, FUNCTIONS, "NumPy")
+check_backend(NAMES, FUNCTIONS, "NumPy", "NAMES and functions() in valuegrad/numpy_math.py")

@@ -18,7 +18,7 @@ Everything else is derived from the rows:
 
 The functions a formula calls (``exp``, ``tanh``, ...) are defined once per kind of
 number: plain numbers (`valuegrad.scalar_math`), Values (`valuegrad.higher_order`)
-and NumPy arrays (`valuegrad.compiler.numpy_math`); each is checked at import
+and NumPy arrays (`valuegrad.numpy_math`); each is checked at import of valuegrad
 against `FUNCTIONS`, the names the formulas use.
 
 >>> MUL.forward(2.0, -3.0)
@@ -227,11 +227,20 @@ def source_of(op: Op) -> str:
     return " | ".join(parts)
 
 
-def check_generated(sources: dict[str, str], where: str) -> None:
+def check_generated(sources: dict[str, str], where: str, compiled: bool = False) -> None:
     """Fail at import when generated code does not match the table: a missing, changed or removed op.
 
     Each generated file records ``{op name: source_of(op)}`` for the rows it was written from.
+    ``compiled`` says the file runs compiled by Cython, whose build may be older than the file.
     """
+    if compiled:
+        where = f"the compiled engine's {where} (built before the op table changed)"
+        fix = (
+            "rebuild it: pip install -e . (or python setup.py build_ext --inplace), "
+            "or run the plain-Python files with VALUEGRAD_PURE_PYTHON=1"
+        )
+    else:
+        fix = "run `python tools/codegen.py`, then rebuild the compiled engine, if any: pip install -e ."
     for op in OPS:
         if op.name not in sources:
             problem = "has no code in"
@@ -239,10 +248,7 @@ def check_generated(sources: dict[str, str], where: str) -> None:
             problem = "changed since the generation of"
         else:
             continue
-        raise ImportError(
-            f"op {op.name!r} {problem} {where}: run `python tools/codegen.py` "
-            "(and rebuild the compiled engine, if any: pip install -e .)"
-        )
+        raise ImportError(f"op {op.name!r} {problem} {where}: {fix}")
     extra = set(sources) - set(_BY_NAME)
     if extra:
-        raise ImportError(f"{where} has code for ops no longer in the table: {sorted(extra)}")
+        raise ImportError(f"{where} has code for ops no longer in the table: {sorted(extra)}: {fix}")

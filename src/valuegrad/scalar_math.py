@@ -124,4 +124,4 @@ def softplus(x: Any) -> float:
     return math.log1p(exp(x))
 
 
-check_backend(globals(), FUNCTIONS, "scalar (plain number)")
+check_backend(globals(), FUNCTIONS, "scalar (plain number)", "valuegrad/scalar_math.py")

@@ -602,5 +602,5 @@ SOURCES = {
     'id': 'id | x | 1 |  | ',
 }
 """The rows this file was written from (valuegrad.ops.source_of): checked at import."""
-check_generated(SOURCES, "valuegrad/value.py")
+check_generated(SOURCES, "valuegrad/value.py", compiled=cython.compiled)
 # END GENERATED checks
