@@ -16,7 +16,8 @@ Cell = dict[str, Any]
 """A figure's spread (``median``, ``min``, ``max``, ``runs``) or ``{"text": ...}``."""
 
 
-def _get(d: Any, *keys: Any) -> Any:
+def lookup(d: Any, *keys: Any) -> Any:
+    """``d[k1][k2]...``, or None where a key is missing (results files of partial runs)."""
     for k in keys:
         if not isinstance(d, dict) or k not in d:
             return None
@@ -96,7 +97,7 @@ def measurements(res: dict[str, Any]) -> list[Row]:
             rows.append((name, cells, 1e3))
     for mode, title in (("default", "default collector"), ("disabled", "collector disabled")):
         for phase in ("forward", "backward", "update"):  # PyTorch and compiled time only the whole step
-            cells = by_engine(mode, lambda r, p=phase: _get(r, "phases_s", f"{p}_s"))
+            cells = by_engine(mode, lambda r, p=phase: lookup(r, "phases_s", f"{p}_s"))
             if cells:
                 rows.append((f"demo step, {title}: {phase} (ms)", cells, 1e3))
     compiled = runs.get("compiled/default")
@@ -161,9 +162,9 @@ def _speedup(a: Cell | None, b: Cell | None) -> str:
 def relative(res: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
     """micrograd's median divided by each engine's (times faster, or times less memory),
     and pure's divided by native's."""
-    runs = _get(res, "demo", "runs") or {}
-    ops = _get(res, "ops", "engines") or {}
-    chain = _get(res, "chain", "engines") or {}
+    runs = lookup(res, "demo", "runs") or {}
+    ops = lookup(res, "ops", "engines") or {}
+    chain = lookup(res, "chain", "engines") or {}
     out: list[tuple[str, dict[str, str]]] = []
 
     def add(name: str, cells: dict[str, Cell | None], reference: Cell | None) -> None:
@@ -176,34 +177,34 @@ def relative(res: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
     for phase, key in (("build", "forward_ns_per_op"), ("backward", "backward_ns_per_op")):
         add(
             f"ops: {phase}",
-            {e: _get(ops, e, key) for e in ENGINES},
-            _get(ops, "micrograd", key),
+            {e: lookup(ops, e, key) for e in ENGINES},
+            lookup(ops, "micrograd", key),
         )
-    mg_default = _get(runs, "micrograd/default", "step_s")
+    mg_default = lookup(runs, "micrograd/default", "step_s")
     add(
         "demo step, plain loop, default collector",
-        {e: _get(runs, f"{e}/default", "step_s") for e in ENGINES},
+        {e: lookup(runs, f"{e}/default", "step_s") for e in ENGINES},
         mg_default,
     )
     add(
         "demo step, inside gc_paused() (micrograd: plain loop)",
-        {e: _get(runs, f"{e}/paused", "step_s") for e in ENGINES},
+        {e: lookup(runs, f"{e}/paused", "step_s") for e in ENGINES},
         mg_default,
     )
     add(
         "demo step, after importing numpy and matplotlib.pyplot",
-        {e: _get(runs, f"{e}/notebook", "step_s") for e in ENGINES},
-        _get(runs, "micrograd/notebook", "step_s"),
+        {e: lookup(runs, f"{e}/notebook", "step_s") for e in ENGINES},
+        lookup(runs, "micrograd/notebook", "step_s"),
     )
     add(
         "demo step, collector disabled",
-        {e: _get(runs, f"{e}/disabled", "step_s") for e in ENGINES},
-        _get(runs, "micrograd/disabled", "step_s"),
+        {e: lookup(runs, f"{e}/disabled", "step_s") for e in ENGINES},
+        lookup(runs, "micrograd/disabled", "step_s"),
     )
     add(
         "memory per node (less memory)",
-        {e: _get(chain, e, "small_bytes_per_node") for e in ENGINES},
-        _get(chain, "micrograd", "small_bytes_per_node"),
+        {e: lookup(chain, e, "small_bytes_per_node") for e in ENGINES},
+        lookup(chain, "micrograd", "small_bytes_per_node"),
     )
     return out
 
@@ -242,7 +243,7 @@ def header(res: dict[str, Any]) -> list[str]:
     for engine, what in described.items():
         counts = workers.get(engine)
         if not counts or not (counts["native"] or counts["pure"]):
-            probe = _get(meta, "probes", engine)
+            probe = lookup(meta, "probes", engine)
             if probe is not None and engine != "compiled":
                 lines.append(
                     f"- {LABELS[engine]}: {what}; `valuegrad.NATIVE` was {probe['native']} "
@@ -298,7 +299,7 @@ def _legend(res: dict[str, Any]) -> str:
         text += f" The demo ran on {points} points instead of micrograd's 100."
     if demo.get("runs"):
         text += " With the collector on, a demo step includes freeing its graph."
-    if _get(demo, "runs", "compiled/default", "final_accuracy") is not None:
+    if lookup(demo, "runs", "compiled/default", "final_accuracy") is not None:
         text += " Compiled accuracy: with the weights after the last update."
     return text
 
@@ -316,12 +317,12 @@ def markdown(res: dict[str, Any]) -> str:
         for name, cells, scale in rows:
             lines.append(f"| {name} | " + " | ".join(figure(cells.get(e), scale) for e in present) + " |")
         lines += ["", _legend(res)]
-    python = _get(res, "startup", "python")
+    python = lookup(res, "startup", "python")
     if python:
         lines += ["", f'A bare interpreter (`python -c "pass"`) starts in {figure(python, 1e3)} ms.']
-    reasons = _get(res, "demo", "errors") or {}
-    unavailable = _get(res, "demo", "compiled_unavailable")
-    if "compiled" in present and "compiled/default" not in (_get(res, "demo", "runs") or {}):
+    reasons = lookup(res, "demo", "errors") or {}
+    unavailable = lookup(res, "demo", "compiled_unavailable")
+    if "compiled" in present and "compiled/default" not in (lookup(res, "demo", "runs") or {}):
         why = reasons.get("compiled/default") or unavailable
         if why and res.get("demo"):
             lines.append(f"valuegrad compiled did not run: {why.splitlines()[-1]}.")
@@ -347,7 +348,7 @@ def markdown(res: dict[str, Any]) -> str:
 def agreement_lines(res: dict[str, Any]) -> list[str]:
     """What the run checked: all engines' loss histories agree; native and pure bit for bit."""
     lines = []
-    agreement = _get(res, "demo", "loss_agreement") or {}
+    agreement = lookup(res, "demo", "loss_agreement") or {}
     if agreement.get("ok"):
         lines.append(
             f"The demo's loss histories of all {len(agreement['steps_compared'])} runs agree to "
@@ -355,7 +356,7 @@ def agreement_lines(res: dict[str, Any]) -> list[str]:
         )
     elif agreement.get("ok") is False:
         lines.append(f"**The demo's loss histories disagree: {agreement.get('error')}**")
-    ops_agree = _get(res, "ops", "agreement") or {}
+    ops_agree = lookup(res, "ops", "agreement") or {}
     if ops_agree.get("ok") is False:
         lines.append(
             f"**The engines computed different numbers on the ops expression: {ops_agree['error']}**"
@@ -365,11 +366,11 @@ def agreement_lines(res: dict[str, Any]) -> list[str]:
         "chain": "the chain's gradient",
         "demo": "the demo's loss histories",
     }
-    same = [what for part, what in checks.items() if _get(res, part, "identical", "ok") is True]
+    same = [what for part, what in checks.items() if lookup(res, part, "identical", "ok") is True]
     differ = [
-        _get(res, part, "identical", "error")
+        lookup(res, part, "identical", "error")
         for part in checks
-        if _get(res, part, "identical", "ok") is False
+        if lookup(res, part, "identical", "ok") is False
     ]
     if differ:
         lines += [f"**valuegrad native and pure gave different numbers: {error}**" for error in differ]

@@ -96,7 +96,7 @@ from .engines import (
     module_of,
     worker_env,
 )
-from .report import markdown
+from .report import lookup, markdown
 from .targets import build_targets, targets_markdown
 from .worker import PREFIX
 
@@ -240,7 +240,7 @@ def bench_startup(cfg: Config, engines: list[str], probes: dict[str, Any]) -> di
                 times[name].append(time.perf_counter() - t0)
     return {
         name: spread(ts)
-        | {"command": f'python -c "{commands[name]}"', "valuegrad_native": _get(probes, name, "native")}
+        | {"command": f'python -c "{commands[name]}"', "valuegrad_native": lookup(probes, name, "native")}
         for name, ts in times.items()
     }
 
@@ -414,14 +414,6 @@ def bench_demo(cfg: Config, engines: list[str], data_path: str) -> dict[str, Any
     return out
 
 
-def _get(d: Any, *keys: Any) -> Any:
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
@@ -552,14 +544,14 @@ def _problems(res: dict[str, Any]) -> list[str]:
     """What makes the run fail: engines that computed different numbers, a compiled demo that broke."""
     problems = []
     for part, title in (("ops", "op throughput"), ("demo", "micrograd's demo")):
-        agreement = _get(res, part, "agreement" if part == "ops" else "loss_agreement") or {}
+        agreement = lookup(res, part, "agreement" if part == "ops" else "loss_agreement") or {}
         if agreement.get("ok") is False:
             problems.append(f"ENGINES DISAGREE ({title}): {agreement['error']}")
     for part in ("ops", "chain", "demo"):
-        identical = _get(res, part, "identical") or {}
+        identical = lookup(res, part, "identical") or {}
         if identical.get("ok") is False:
             problems.append(f"NATIVE AND PURE ENGINES DIFFER: {identical['error']}")
-    for key, error in (_get(res, "demo", "errors") or {}).items():
+    for key, error in (lookup(res, "demo", "errors") or {}).items():
         problems.append(f"{key} FAILED: {error}")
     return problems
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .report import agreement_lines, header, number
+from .report import agreement_lines, header, lookup, number
 
 PREVIOUS_RUN = "da0f58f"
 """The full run whose figures the plain-Python engine must keep (issue 6's closing note)."""
@@ -31,14 +31,6 @@ IMPORT_SECONDS = 0.15
 """`import valuegrad` before the compiled engine: 0.10-0.15 s (issue 16)."""
 
 
-def _get(d: Any, *keys: Any) -> Any:
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
 def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> tuple[float, float, float] | None:
     """``a / b`` of two spreads: the ratio of medians, and the lowest and highest over processes.
 
@@ -56,21 +48,21 @@ def _absolute(a: dict[str, Any] | None) -> tuple[float, float, float] | None:
 
 def build_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     """Every goal with its measured figure, range and whether it is met (None: not measured)."""
-    runs = _get(res, "demo", "runs") or {}
-    ops = _get(res, "ops", "engines") or {}
-    chain = _get(res, "chain", "engines") or {}
+    runs = lookup(res, "demo", "runs") or {}
+    ops = lookup(res, "ops", "engines") or {}
+    chain = lookup(res, "chain", "engines") or {}
     start = res.get("startup") or {}
 
     def step(key: str) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = _get(runs, key, "step_s")
+        result: dict[str, Any] | None = lookup(runs, key, "step_s")
         return result
 
     def ops_fig(engine: str, phase: str) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = _get(ops, engine, f"{phase}_ns_per_op")
+        result: dict[str, Any] | None = lookup(ops, engine, f"{phase}_ns_per_op")
         return result
 
     def memory(engine: str) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = _get(chain, engine, "small_bytes_per_node")
+        result: dict[str, Any] | None = lookup(chain, engine, "small_bytes_per_node")
         return result
 
     mg = step("micrograd/default")
@@ -137,7 +129,7 @@ def build_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     goal(
         "7", "compiled demo step: compiled / PyTorch eager", ratio(compiled, step("torch/default")), "<=", 2.0
     )
-    compile_s = _absolute(_get(runs, "compiled/default", "compile_s"))
+    compile_s = _absolute(lookup(runs, "compiled/default", "compile_s"))
     goal("7", "compile time of the demo (s)", compile_s, "<", 1.0)
     out = []
     for issue, name, measured, op, bound, note in goals:
@@ -156,7 +148,7 @@ def build_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": met,
             }
         )
-    agreement = _get(res, "demo", "loss_agreement") or {}
+    agreement = lookup(res, "demo", "loss_agreement") or {}
     out.append(
         {
             "issue": "6, 16",
@@ -168,8 +160,8 @@ def build_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "met": agreement.get("ok"),
         }
     )
-    checks = [_get(res, part, "identical", "ok") for part in ("ops", "chain", "demo")]
-    compared = sum(_get(res, part, "identical", "compared") or 0 for part in ("ops", "chain", "demo"))
+    checks = [lookup(res, part, "identical", "ok") for part in ("ops", "chain", "demo")]
+    compared = sum(lookup(res, part, "identical", "compared") or 0 for part in ("ops", "chain", "demo"))
     out.append(
         {
             "issue": "16",

@@ -23,7 +23,6 @@ import importlib
 import os
 import pkgutil
 import re
-import shutil
 import socketserver
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 import pytest
 
 import valuegrad
+from _browser import launch, sync_api
 from test_readme import readme_blocks, run_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -370,34 +370,19 @@ def test_the_tutorial_page_holds_the_notebook(site: Path) -> None:
 
 # --- the built site in a real browser (skipped without Playwright and a Chromium) -----
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.mark.slow
 @pytest.mark.engine_independent  # the site is the same whichever engine builds it
 def test_the_site_in_a_browser_fetches_nothing_from_elsewhere(site: Path) -> None:
     """Home, an API page and the tutorial, served locally: every request stays local, the notebook shows."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser check needs Playwright")
-    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
-    if chromium is None:
-        pytest.skip("no Chromium to drive: install Debian's `chromium` package")
+    api = sync_api()
     handler = functools.partial(_QuietHandler, directory=str(site))
     with socketserver.TCPServer(("127.0.0.1", 0), handler) as httpd:
         base = f"http://127.0.0.1:{httpd.server_address[1]}/"
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         elsewhere: list[str] = []
         try:
-            with sync_api.sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            with api.sync_playwright() as p:
+                browser = launch(p)
                 page = browser.new_page()
 
                 def route(r: Any) -> None:
