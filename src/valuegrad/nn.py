@@ -39,20 +39,19 @@ row, a generator), read once: every neuron sees the same inputs.
 
 PyTorch. `MLP.to_torch` makes the same network as a float64 ``torch.nn.Sequential``
 and `MLP.from_torch` brings one back, parameter for parameter (torch is imported
-by these two methods only).
+by these two methods only; their code is in `valuegrad.torch_bridge`).
 
 Files. `MLP.save` writes JSON (a format name, a version, the architecture and every
 parameter); `MLP.load` reads it back, validating everything before building
 anything, and raises `ModelFileError` for any bad file, naming the place in the
 file the way one would write it in Python (``parameters[0][1].w[2]``: layer 0,
 neuron 1, weight 2). No pickle: loading a file never runs code. Floats are
-written with ``repr``, so they round-trip exactly.
+written with ``repr``, so they round-trip exactly. The code that writes, reads and
+checks the files is in `valuegrad.model_files`.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import numbers
 import operator
 import os
@@ -60,7 +59,16 @@ import random
 import types
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 
-from . import ops
+from . import model_files, ops, torch_bridge
+from .model_files import (
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_FILE_BYTES,
+    MAX_LAYERS,
+    MAX_PARAMETERS,
+    ModelFileError,
+    _finite_number,
+)
 from .value import Value, zero_like
 
 __all__ = [
@@ -98,26 +106,6 @@ _ACTIVATION_OPS: dict[str, ops.Op | None] = {
     "linear": None,
 }
 _REPR_NAMES = {"tanh": "Tanh", "relu": "ReLU", "sigmoid": "Sigmoid", "linear": "Linear"}
-
-FORMAT = "valuegrad-mlp"
-"""The ``"format"`` field of a model file."""
-FORMAT_VERSION = 1
-"""The ``"version"`` of model file this valuegrad writes and reads."""
-MAX_PARAMETERS = 1_000_000
-"""Largest network a model file may declare (a scalar engine trains far smaller ones)."""
-MAX_LAYERS = 1_000
-"""Most layers a model file may declare."""
-MAX_FILE_BYTES = 64 * 1024 * 1024
-"""Largest model file `MLP.load` reads."""
-
-
-class ModelFileError(ValueError):
-    """A model file or state dict that cannot be loaded: the message says what is wrong.
-
-    Raised by `MLP.load`, `MLP.from_dict` and `Module.load_state_dict`. Nothing is
-    built or changed when it is raised.
-    """
-
 
 # --- random initial values ---------------------------------------------------
 
@@ -274,18 +262,6 @@ class Module:
         values = [_finite_number(state[n], n) for n in names]
         for (_, p), v in zip(named, values):
             p.data = v
-
-
-def _finite_number(x: object, where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ModelFileError(f"{where}: expected a number, got {type(x).__name__}: {x!r:.60}")
-    try:
-        f = float(x)
-    except OverflowError:
-        raise ModelFileError(f"{where}: number too large for a float") from None
-    if not math.isfinite(f):
-        raise ModelFileError(f"{where}: expected a finite number, got {f!r}")
-    return f
 
 
 class Neuron(Module):
@@ -529,36 +505,11 @@ class MLP(Module):
         Raises `ValueError` if a parameter is not a finite number (a diverged model
         is not worth saving, and JSON has no NaN).
         """
-        layers = []
-        for i, layer in enumerate(self.layers):
-            neurons = []
-            for j, n in enumerate(layer.neurons):
-                where = f"layers.{i}.neurons.{j}"
-                neurons.append(
-                    {
-                        "w": [_saveable(w.data, f"{where}.w.{k}") for k, w in enumerate(n.w)],
-                        "b": _saveable(n.b.data, f"{where}.b"),
-                    }
-                )
-            layers.append(neurons)
-        return {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "architecture": {
-                "nin": self.nin,
-                "nouts": self.nouts,
-                "activation": self.activation,
-                "last_activation": self.last_activation,
-            },
-            "parameters": layers,
-        }
+        return model_files.to_dict(self)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to a JSON file (see `to_dict`); `MLP.load` reads it back exactly."""
-        text = json.dumps(self.to_dict(), allow_nan=False)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.write("\n")
+        model_files.save(self, path)
 
     @classmethod
     def _with_architecture(
@@ -581,10 +532,20 @@ class MLP(Module):
     @classmethod
     def from_dict(cls: type[_M], data: Any) -> _M:
         """Build a model from `to_dict` data; `ModelFileError` for anything invalid."""
-        nin, nouts, activation, last_activation, layers = _validate_model_dict(data)
+        nin, nouts, activation, last_activation, layers = model_files.validate_model_dict(data)
         model = cls._with_architecture(nin, nouts, activation, last_activation)
         model._set_parameters(layers)
         return model
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MLP:
+        """Read a model written by `MLP.save`.
+
+        Everything is validated (format, version, types, sizes, finite numbers)
+        before anything is built; a bad file raises `ModelFileError` naming the
+        problem. A missing or unreadable file raises the usual `OSError`.
+        """
+        return model_files.load(cls, path)
 
     # --- PyTorch -------------------------------------------------------------
 
@@ -610,20 +571,7 @@ class MLP(Module):
 
         Needs PyTorch (``pip install torch``); torch is imported here, not by valuegrad.
         """
-        torch = _import_torch("MLP.to_torch")
-        modules = []
-        for layer in self.layers:
-            # skip_init: no random initial values drawn (torch's generator is left as it was).
-            linear = torch.nn.utils.skip_init(torch.nn.Linear, layer.nin, layer.nout, dtype=torch.float64)
-            with torch.no_grad():
-                linear.weight.copy_(
-                    torch.tensor([[float(w.data) for w in n.w] for n in layer.neurons], dtype=torch.float64)
-                )
-                linear.bias.copy_(torch.tensor([float(n.b.data) for n in layer.neurons], dtype=torch.float64))
-            modules.append(linear)
-            if layer.activation != "linear":
-                modules.append(getattr(torch.nn, _TORCH_ACTIVATIONS[layer.activation])())
-        return torch.nn.Sequential(*modules)
+        return torch_bridge.to_torch(self)
 
     @classmethod
     def from_torch(cls: type[_M], module: Any) -> _M:
@@ -641,228 +589,7 @@ class MLP(Module):
         naming the part that does not fit (another kind of layer, shapes that do not
         chain, a non-finite parameter); nothing is built then.
         """
-        torch = _import_torch("MLP.from_torch")
-        if isinstance(module, torch.nn.Linear):
-            children = [module]
-        elif isinstance(module, torch.nn.Sequential):
-            children = list(module)
-        else:
-            raise TypeError(
-                "MLP.from_torch takes a torch.nn.Sequential of Linear layers and activations "
-                f"(or one Linear), got {type(module).__name__}"
-            )
-        names = {getattr(torch.nn, t): a for a, t in _TORCH_ACTIVATIONS.items()}
-        names[torch.nn.Identity] = "linear"
-        linears: list[Any] = []
-        acts: list[str] = []
-        can_follow = False  # an activation may come right after a Linear, once
-        for i, child in enumerate(children):
-            if isinstance(child, torch.nn.Linear):
-                linears.append(child)
-                acts.append("linear")
-                can_follow = True
-            elif type(child) in names and can_follow:
-                acts[-1] = names[type(child)]
-                can_follow = False
-            else:
-                allowed = "Linear layers, each followed by at most one ReLU, Tanh, Sigmoid or Identity"
-                raise ValueError(
-                    f"MLP.from_torch: module ({i}), {child!r:.80}, does not fit: an MLP is {allowed}"
-                )
-        if not linears:
-            raise ValueError("MLP.from_torch: the module has no Linear layer")
-        if len(set(acts[:-1])) > 1:
-            raise ValueError(
-                f"MLP.from_torch: the hidden layers' activations differ ({acts[:-1]}); "
-                "an MLP has one activation for all hidden layers and one for the last"
-            )
-        nin = linears[0].in_features
-        nouts = [lin.out_features for lin in linears]
-        for i in range(1, len(linears)):
-            if linears[i].in_features != nouts[i - 1]:
-                raise ValueError(
-                    f"MLP.from_torch: Linear layer {i} takes {linears[i].in_features} inputs "
-                    f"but layer {i - 1} gives {nouts[i - 1]}"
-                )
-        layers = []
-        for i, lin in enumerate(linears):
-            weight = lin.weight.detach().cpu().double().tolist()
-            bias = [0.0] * lin.out_features if lin.bias is None else lin.bias.detach().cpu().double().tolist()
-            where = f"Linear layer {i}"
-            layers.append(
-                [
-                    (
-                        [_torch_number(x, f"{where}: weight[{j}][{k}]") for k, x in enumerate(row)],
-                        _torch_number(b, f"{where}: bias[{j}]"),
-                    )
-                    for j, (row, b) in enumerate(zip(weight, bias))
-                ]
-            )
-        activation = acts[0] if len(acts) > 1 else acts[-1]
-        model = cls._with_architecture(nin, nouts, activation, acts[-1])
+        nin, nouts, activation, last_activation, layers = torch_bridge.read_torch_module(module)
+        model = cls._with_architecture(nin, nouts, activation, last_activation)
         model._set_parameters(layers)
         return model
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> MLP:
-        """Read a model written by `MLP.save`.
-
-        Everything is validated (format, version, types, sizes, finite numbers)
-        before anything is built; a bad file raises `ModelFileError` naming the
-        problem. A missing or unreadable file raises the usual `OSError`.
-        """
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                raise ModelFileError(f"{os.fspath(path)}: {size} bytes is larger than a model file may be")
-            # Read in chunks: f.read(MAX_FILE_BYTES + 1) would allocate 64 MB for any file,
-            # and a special file (a pipe, /dev/zero) reports size 0 but may never end.
-            chunks: list[bytes] = []
-            total = 0
-            while chunk := f.read(1 << 20):
-                chunks.append(chunk)
-                total += len(chunk)
-                if total > MAX_FILE_BYTES:
-                    raise ModelFileError(f"{os.fspath(path)}: larger than a model file may be")
-            raw = b"".join(chunks)
-        try:
-            data = _parse_json(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ModelFileError(f"{os.fspath(path)}: not a valuegrad model file (not UTF-8 text)") from None
-        except ModelFileError as e:
-            raise ModelFileError(f"{os.fspath(path)}: {e}") from None
-        try:
-            return cls.from_dict(data)
-        except ModelFileError as e:
-            raise ModelFileError(f"{os.fspath(path)}: {e}") from None
-
-
-_TORCH_ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "sigmoid": "Sigmoid"}
-
-
-def _import_torch(who: str) -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise ImportError(f"{who} needs PyTorch: pip install torch") from None
-    return torch
-
-
-def _torch_number(x: float, where: str) -> float:
-    if not math.isfinite(x):
-        raise ValueError(f"MLP.from_torch: {where} is {x!r}; a model's parameters must be finite numbers")
-    return x
-
-
-def _saveable(x: Any, where: str) -> float:
-    f = float(x)
-    if not math.isfinite(f):
-        raise ValueError(f"cannot save the model: parameter {where} is {f!r}")
-    return f
-
-
-def _reject_constant(name: str) -> Any:
-    raise ModelFileError(f"{name} is not allowed in a model file")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ModelFileError(f"key {k!r} appears twice")
-        out[k] = v
-    return out
-
-
-def _parse_json(text: str) -> Any:
-    try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
-    except ModelFileError:
-        raise
-    except json.JSONDecodeError as e:
-        raise ModelFileError(f"not valid JSON (truncated or corrupted?): {e}") from None
-    except (ValueError, RecursionError) as e:  # e.g. an integer with thousands of digits, absurd nesting
-        raise ModelFileError(f"not a valuegrad model file: {e}") from None
-
-
-def _expect_keys(d: object, keys: set[str], where: str) -> dict[str, Any]:
-    if not isinstance(d, dict):
-        raise ModelFileError(f"{where}: expected an object, got {type(d).__name__}")
-    if set(d) != keys:
-        missing, extra = sorted(keys - set(d)), sorted(set(d) - keys)
-        raise ModelFileError(
-            f"{where}: "
-            + "; ".join(
-                s
-                for s in (f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else "")
-                if s
-            )
-        )
-    return d
-
-
-def _declared_int(x: object, where: str, maximum: int) -> int:
-    if isinstance(x, bool) or not isinstance(x, int):
-        raise ModelFileError(f"{where}: expected an integer, got {type(x).__name__}: {x!r:.60}")
-    if not 1 <= x <= maximum:
-        raise ModelFileError(f"{where}: {x} is out of range (1 to {maximum})")
-    return x
-
-
-def _validate_model_dict(
-    data: Any,
-) -> tuple[int, list[int], str, str, list[list[tuple[list[float], float]]]]:
-    """Check a whole model dict; return plain, validated pieces. Builds no Value."""
-    d = _expect_keys(data, {"format", "version", "architecture", "parameters"}, "model file")
-    if d["format"] != FORMAT:
-        raise ModelFileError(f"format: expected {FORMAT!r}, got {d['format']!r:.60}")
-    version = d["version"]
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelFileError(f"version: expected an integer, got {version!r:.60}")
-    if version != FORMAT_VERSION:
-        raise ModelFileError(
-            f"version: unsupported version {version} (this valuegrad reads version {FORMAT_VERSION})"
-        )
-
-    arch = _expect_keys(d["architecture"], {"nin", "nouts", "activation", "last_activation"}, "architecture")
-    nin = _declared_int(arch["nin"], "architecture.nin", MAX_PARAMETERS)
-    nouts_raw = arch["nouts"]
-    if not isinstance(nouts_raw, list) or not 1 <= len(nouts_raw) <= MAX_LAYERS:
-        raise ModelFileError(f"architecture.nouts: expected a list of 1 to {MAX_LAYERS} layer sizes")
-    nouts = [_declared_int(n, f"architecture.nouts[{i}]", MAX_PARAMETERS) for i, n in enumerate(nouts_raw)]
-    total, fan_in = 0, nin
-    for n in nouts:
-        total += n * (fan_in + 1)
-        fan_in = n
-        if total > MAX_PARAMETERS:
-            raise ModelFileError(f"architecture: declares more than {MAX_PARAMETERS} parameters")
-    acts = []
-    for key in ("activation", "last_activation"):
-        if not isinstance(arch[key], str) or arch[key] not in ACTIVATIONS:
-            raise ModelFileError(f"architecture.{key}: {arch[key]!r:.60} is not one of {list(ACTIVATIONS)}")
-        acts.append(arch[key])
-
-    params = d["parameters"]
-    if not isinstance(params, list) or len(params) != len(nouts):
-        raise ModelFileError(f"parameters: expected a list of {len(nouts)} layers")
-    layers: list[list[tuple[list[float], float]]] = []
-    fan_in = nin
-    for i, (layer, nout) in enumerate(zip(params, nouts)):
-        if not isinstance(layer, list) or len(layer) != nout:
-            raise ModelFileError(f"parameters[{i}]: expected a list of {nout} neurons")
-        neurons = []
-        for j, neuron in enumerate(layer):
-            where = f"parameters[{i}][{j}]"  # the file's own keys, as Python would index them
-            nd = _expect_keys(neuron, {"w", "b"}, where)
-            w = nd["w"]
-            if not isinstance(w, list) or len(w) != fan_in:
-                raise ModelFileError(f"{where}.w: expected a list of {fan_in} numbers")
-            neurons.append(
-                (
-                    [_finite_number(x, f"{where}.w[{k}]") for k, x in enumerate(w)],
-                    _finite_number(nd["b"], f"{where}.b"),
-                )
-            )
-        layers.append(neurons)
-        fan_in = nout
-    return nin, nouts, acts[0], acts[1], layers

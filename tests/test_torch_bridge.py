@@ -1,4 +1,7 @@
-"""valuegrad.nn.MLP <-> PyTorch: to_torch() makes the same network, from_torch() brings one back exactly."""
+"""valuegrad.nn.MLP <-> PyTorch: to_torch() makes the same network, from_torch() brings one back exactly.
+
+The code is in valuegrad.torch_bridge; the tests use it as a person would, through MLP.
+"""
 
 from __future__ import annotations
 
@@ -234,7 +237,7 @@ def test_from_torch_refuses_non_finite_parameters():
 
 def test_torch_is_imported_only_by_to_torch_and_from_torch():
     code = (
-        "import sys, valuegrad, valuegrad.nn, valuegrad.micrograd\n"
+        "import sys, valuegrad, valuegrad.nn, valuegrad.torch_bridge, valuegrad.micrograd\n"
         "m = valuegrad.nn.MLP(2, [3, 1], seed=0); m([1.0, 2.0]); m.to_dict()\n"
         "assert 'torch' not in sys.modules, 'imported too early'\n"
         "m.to_torch()\n"
