@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.parser
 import importlib.metadata
+import os
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.engine_independent]
 
 
 def run(*args: str | Path, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    # Without PYTHONPATH: a fresh venv must import its installed copy, never a checkout's src/.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert result.returncode == 0, f"{' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}"
     return result
 
