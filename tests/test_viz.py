@@ -243,6 +243,26 @@ def test_no_optional_dependency_needed_for_source():
     assert result.stdout.strip() == "GraphDrawing(10 values, 5 operations)"
 
 
+def test_import_valuegrad_loads_the_drawing_package_only_when_used():
+    """valuegrad.viz is a package (viz/__init__.py and one module per job), loaded on first use."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import valuegrad
+        assert not [m for m in sys.modules if m.startswith("valuegrad.viz")], "imported too early"
+        draw_dot = valuegrad.draw_dot
+        import valuegrad.viz
+        assert draw_dot is valuegrad.viz.draw_dot and valuegrad.trace is valuegrad.viz.trace
+        print(sorted(m for m in sys.modules if m.startswith("valuegrad.viz")))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "['valuegrad.viz', 'valuegrad.viz.dot_text', 'valuegrad.viz.rendering', 'valuegrad.viz.step_view']"
+    )
+
+
 def test_options_and_bad_arguments():
     v = Value(1.0, label="x") * 2
     src = draw_dot(v, rankdir="TB", size=(4, 3), dpi=150).source
@@ -468,7 +488,8 @@ _FRESH_RENDER = textwrap.dedent(
     """
     import os, sys
     os.environ["PATH"] = ""  # the bundled Graphviz, as on a machine with no system package
-    from valuegrad.viz import draw_dot, render_engine, _without_fontconfig_warnings
+    from valuegrad.viz import draw_dot, render_engine
+    from valuegrad.viz.rendering import _without_fontconfig_warnings
     from valuegrad.examples import one_neuron
     assert render_engine() == "pygraphviz"
     sys.stdout.buffer.write(draw_dot(one_neuron()).pipe("png")[:8])
