@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import os
 from importlib import metadata
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 import pytest
-from _pytest.reports import TestReport
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -104,7 +103,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node) -> None:  # type: ignore[no-untyped-def]
+def pytest_configure_node(node: Any) -> None:
     """pytest-xdist, in the controller: tell each worker whether every worker runs every test."""
     node.workerinput["valuegrad_dist_each"] = node.config.getoption("dist", "no") == "each"
 
@@ -126,8 +125,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    outcome = yield
-    report: TestReport = outcome.get_result()
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome: Any = yield
+    report: pytest.TestReport = outcome.get_result()
     if report.failed:
         report.sections.append(("valuegrad engine", engine_name()))
