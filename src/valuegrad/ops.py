@@ -236,7 +236,8 @@ def check_generated(sources: dict[str, str], where: str, compiled: bool = False)
     if compiled:
         where = f"the compiled engine's {where} (built before the op table changed)"
         fix = (
-            "rebuild it: pip install -e . (or python setup.py build_ext --inplace), "
+            "rebuild it: pip install -e . (or python setup.py build_ext --inplace; if the .py file "
+            "is out of date too, run `python tools/codegen.py` first), "
             "or run the plain-Python files with VALUEGRAD_PURE_PYTHON=1"
         )
     else:
