@@ -92,14 +92,19 @@ def _call(op: Any, names: dict[str, str]) -> str:
     return op.out.substitute(names)
 
 
-def value_methods(ops: Any) -> str:
-    """The source of every `Value` method that performs an op, in table order."""
+def rows_by_method(ops: Any) -> dict[str, list[Any]]:
+    """Each method name (``__mul__``, ``tanh``) with the rows that perform it, in table order."""
     by_method: dict[str, list[Any]] = {}
     for op in ops.OPS:
         for method in op.methods:
             by_method.setdefault(method, []).append(op)
+    return by_method
+
+
+def value_methods(ops: Any) -> str:
+    """The source of every `Value` method that performs an op, in table order."""
     chunks = []
-    for method, rows in by_method.items():
+    for method, rows in rows_by_method(ops).items():
         doc = _method_doc(method, rows)
         binary = [op for op in rows if op.binary]
         number = [op for op in rows if op.number]
@@ -207,12 +212,8 @@ def loop_order(ops: Any) -> list[Any]:
 
 
 def dual_methods(ops: Any) -> str:
-    by_method: dict[str, list[Any]] = {}
-    for op in ops.OPS:
-        for method in op.methods:
-            by_method.setdefault(method, []).append(op)
     chunks = []
-    for method, rows in by_method.items():
+    for method, rows in rows_by_method(ops).items():
         doc = _method_doc(method, rows)
         binary = [op for op in rows if op.binary]
         number = [op for op in rows if op.number]

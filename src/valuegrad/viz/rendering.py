@@ -121,6 +121,19 @@ def _render(source: str, fmt: str) -> bytes:
     )
 
 
+def _format_of(path: Path, format: str | None, shown: str) -> str:
+    """``format`` checked, or else the picture format that ``path``'s suffix names."""
+    if format is not None:
+        return _check_format(format)
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"cannot tell the picture format from {shown}: "
+            "give it a .svg, .png, .pdf or .dot suffix, or pass format='svg' (or 'png', 'pdf', 'dot')"
+        )
+    return fmt
+
+
 class GraphDrawing:
     """A drawn computation graph: DOT text, rendered on demand, shown inline in notebooks.
 
@@ -174,15 +187,7 @@ class GraphDrawing:
         >>> # drawing.save("graph.png"); drawing.save("graph.out", format="svg")
         """
         target = Path(path)
-        if format is None:
-            fmt = _SUFFIXES.get(target.suffix.lower())
-            if fmt is None:
-                raise ValueError(
-                    f"cannot tell the picture format from {os.fspath(path)!r}: "
-                    "give it a .svg, .png, .pdf or .dot suffix, or pass format='svg' (or 'png', 'pdf', 'dot')"
-                )
-        else:
-            fmt = _check_format(format)
+        fmt = _format_of(target, format, repr(os.fspath(path)))
         data = self.pipe(fmt)
         target.write_bytes(data)
         return target
@@ -215,15 +220,7 @@ class GraphDrawing:
         source_path = Path(filename) if directory is None else Path(directory) / filename
         if outfile is not None:
             picture = Path(outfile)
-            if format is None:
-                fmt = _SUFFIXES.get(picture.suffix.lower())
-                if fmt is None:
-                    raise ValueError(
-                        f"cannot tell the picture format from outfile={os.fspath(outfile)!r}: "
-                        "give it a .svg, .png, .pdf or .dot suffix, or pass format="
-                    )
-            else:
-                fmt = _check_format(format)
+            fmt = _format_of(picture, format, f"outfile={os.fspath(outfile)!r}")
         else:
             fmt = _check_format(format or self.format)
             picture = source_path.with_name(f"{source_path.name}.{fmt}")
