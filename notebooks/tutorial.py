@@ -374,10 +374,11 @@ def _(mo):
     The order matters: a node may only pass its gradient on once it has received
     all of it, that is, after every node that uses it. A *topological order* lists
     each node after its operands; walked in reverse, every node comes after all
-    its users. valuegrad's goes by *height*: a leaf has height 0, every other node
-    is one taller than its tallest operand (`v.height`), so listing the nodes
-    shortest first puts each one after its operands. `topological_order` builds it
-    without recursion, so a graph a million nodes deep is fine.
+    its users. valuegrad's is micrograd's `build_topo`: depth first from the
+    output, a node goes on the list once all of its operands are on it.
+    `topological_order` builds it with a loop instead of a recursion, so a graph a
+    million nodes deep is fine. (Each node's *height*, `v.height`, is the longest
+    path from it down to a leaf: 0 for a leaf.)
     """)
     return
 
@@ -406,8 +407,7 @@ def _(math, mo, one_neuron, topological_order):
 def _(mo):
     mo.md(r"""
     That loop is `Value.backward()`: it seeds the output's gradient with 1 and
-    walks the reverse topological order, tallest node first (it finds the nodes of
-    each height as it goes, so it needs no separate sort).
+    walks the reverse topological order.
     """)
     return
 

@@ -375,7 +375,7 @@ def test_source_of_one_neuron_reads_like_the_chain_rule():
     assert "x1 = _in[0]  # 'x₁'" in src
     assert "o = tanh(n)" in src
     assert "do_dn = (1 - o * o) * do_do  # out = tanh(x): d out/dx = 1 - out * out" in src
-    assert "do_dw1 = x1 * do_dv5  # out = x * y: d out/dy = x" in src
+    assert "do_dw1 = x1 * do_dv2  # out = x * y: d out/dy = x" in src
     assert "do_db = 1 * do_dn  # out = x + y: d out/dy = 1" in src
     forward = src.split("def backward")[0]
     op_lines = [ln for ln in forward.splitlines() if re.match(r"\s+\w+ = .*[-+*/(]", ln) and "_in[" not in ln]

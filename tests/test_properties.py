@@ -432,6 +432,22 @@ def test_numpy_float64_inputs_give_the_same_bits_as_floats(dag: dict[str, Any]) 
 # --- structural properties ------------------------------------------------------------------
 
 
+def _build_topo(root: Value) -> list[Value]:
+    """micrograd's build_topo (recursive, depth first), visiting operands in order."""
+    topo: list[Value] = []
+    visited: set[int] = set()
+
+    def build(v: Value) -> None:
+        if id(v) not in visited:
+            visited.add(id(v))
+            for child in v.children:
+                build(child)
+            topo.append(v)
+
+    build(root)
+    return topo
+
+
 @_maybe_seed
 @_settings(max_examples=80)
 @given(float_dags())
@@ -445,7 +461,7 @@ def test_topological_order_is_a_valid_order_and_backward_accumulates(dag: dict[s
     for v in order:
         assert all(position[id(c)] < position[id(v)] for c in v.children)
         assert v.height == (1 + max(c.height for c in v.children) if v.children else 0)
-    assert [v.height for v in order] == sorted(v.height for v in order)
+    assert [id(v) for v in order] == [id(v) for v in _build_topo(out)]
     # backward() applies the chain rule in exactly the reverse topological order: the same
     # sums in the same order as backward_step by hand and as gradients(), to the bit.
     exact = gradients(out)

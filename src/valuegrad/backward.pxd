@@ -4,4 +4,4 @@ from valuegrad.value cimport Value
 
 cdef _backpropagate(Value root, object seen)
 cpdef chain_rule_at(Value node)
-cdef list _by_height(Value root, object seen)
+cdef list _depth_first(Value root, object seen, list held)

@@ -9,11 +9,13 @@ where the local derivative ``d node / d operand`` is the op table's formula
 (`valuegrad.ops`). The branches below, one per op (``if op is MUL: ...``), are
 written from the table by ``python tools/codegen.py``.
 
-Order: a node's height is one more than its tallest operand's, so every user of a
-node is taller than it. Going from the tallest height down, each node has received
-all of its gradient before it passes it on. No separate sort is needed: an operand
-is filed under its height the moment the walk first reaches it. The walk is a
-loop, never a recursion, so a chain of a million operations is fine.
+Order: a node must have received all of its gradient (from every node that uses
+it) before it passes it on. `_depth_first` lists the nodes so that each comes after
+its operands (micrograd's ``build_topo``, as a loop rather than a recursion, so a
+chain of a million operations is fine); the chain rule then runs over that list
+backwards. The list follows the order in which the graph was built, so the walk
+reads memory in order, much as the graph was written: the compiled engine's
+backward pass is about twice as fast this way as going height by height.
 
 Like `valuegrad.value`, this file runs as plain Python and is compiled by Cython
 when a C compiler is present (`backward.pxd`).
@@ -95,104 +97,90 @@ def backward(root: Value, create_graph: bool = False) -> None:
 
 
 def _backpropagate(root: Value, seen: object) -> None:
-    """Apply the chain rule at every node ``root`` depends on, tallest first; all or nothing.
+    """Apply the chain rule at every node ``root`` depends on, users first; all or nothing.
 
-    ``waiting[h]`` lists the nodes of height h reached so far. Each node reached is
-    marked with ``seen``, this walk's own token. A gradient that an earlier call
-    left in a node is kept: set aside in ``before`` for this pass (a node must pass
-    on this call's gradient only) and added back at the end. If a local derivative
-    fails (0 ** -0.5), every grad is put back as it was and the error names the node.
+    A gradient that an earlier call left in a node is kept: set aside in ``before``
+    for this pass (a node must pass on this call's gradient only) and added back at
+    the end. If a local derivative fails (0 ** -0.5), every grad is put back as it
+    was and the error names the node.
     """
     node: Value
     X: Value
     Y: Value
-    height: cython.Py_ssize_t
-    waiting: list = [[] for _ in range(root._height + 1)]
-    waiting[root._height].append(root)
-    root._seen = seen
-    before: list = [(root, root.grad)] if root.grad else []
+    held: list = []
+    order: list = _depth_first(root, seen, held)
+    # A gradient left by an earlier call is kept: set aside for this pass if not a leaf's.
+    before: list = [(v, v.grad) for v in held]
+    for v in held:
+        if v._operation is not None:
+            v.grad = zero_like(v.data)
     node = root
     try:
         root.grad = one_like(root.data)
-        for height in range(root._height, 0, -1):
-            for node in reversed(waiting[height]):
-                g = node.grad
-                X = node._x
-                Y = node._y  # type: ignore[assignment]  # (None for a one-operand op: never read then)
-                # The first time the walk reaches an operand, it is filed under its height.
-                if X._seen is not seen:
-                    X._seen = seen
-                    waiting[X._height].append(X)
-                    if X.grad:  # left by an earlier call: kept, and set aside if not a leaf
-                        before.append((X, X.grad))
-                        if X._operation is not None:
-                            X.grad = zero_like(X.data)
-                if Y is not None and Y._seen is not seen:  # (the same for a second operand)
-                    Y._seen = seen
-                    waiting[Y._height].append(Y)
-                    if Y.grad:
-                        before.append((Y, Y.grad))
-                        if Y._operation is not None:
-                            Y.grad = zero_like(Y.data)
-                op = node._operation
-                # BEGIN GENERATED chain rule: `python tools/codegen.py` writes this from src/valuegrad/ops.py
-                if op is MUL:  # out = x * y
-                    X.grad += Y.data * g
-                    Y.grad += X.data * g
-                elif op is ADD:  # out = x + y
-                    X.grad += g
-                    Y.grad += g
-                elif op is TANH:  # out = tanh(x)
-                    out = node.data
-                    X.grad += (1 - out * out) * g
-                elif op is RELU:  # out = relu(x)
-                    X.grad += step(X.data) * g
-                elif op is SUB:  # out = x - y
-                    X.grad += g
-                    Y.grad += -g
-                elif op is POW:  # out = power(x, k)
-                    k = node._k
-                    X.grad += (0 if k == 0 else k * power(X.data, k - 1)) * g
-                elif op is DIV:  # out = x / y
-                    y = Y.data
-                    X.grad += inv(y) * g
-                    Y.grad += (-node.data / y) * g
-                elif op is POW_VALUE:  # out = vpower(x, y)
-                    x = X.data
-                    y = Y.data
-                    X.grad += (y * power(x, y - 1)) * g
-                    Y.grad += (node.data * log(x)) * g
-                elif op is NEG:  # out = -x
-                    X.grad += -g
-                elif op is EXP:  # out = exp(x)
-                    X.grad += node.data * g
-                elif op is LOG:  # out = log(x)
-                    X.grad += (1 / X.data) * g
-                elif op is SIGMOID:  # out = sigmoid(x)
-                    out = node.data
-                    X.grad += (out * (1 - out)) * g
-                elif op is SIN:  # out = sin(x)
-                    X.grad += cos(X.data) * g
-                elif op is COS:  # out = cos(x)
-                    X.grad += (-sin(X.data)) * g
-                elif op is SQRT:  # out = sqrt(x)
-                    X.grad += (0.5 / node.data) * g
-                elif op is ABS:  # out = abs(x)
-                    X.grad += sign(X.data) * g
-                elif op is SOFTPLUS:  # out = softplus(x)
-                    X.grad += sigmoid(X.data) * g
-                elif op is IDENTITY:  # out = x
-                    X.grad += g
-                else:
-                    _unknown_op(op)
-                # END GENERATED chain rule
+        for node in reversed(order):
+            if node._operation is None:
+                continue  # a leaf: it only receives
+            g = node.grad
+            X = node._x
+            Y = node._y  # type: ignore[assignment]  # (None for a one-operand op: never read then)
+            op = node._operation
+            # BEGIN GENERATED chain rule: `python tools/codegen.py` writes this from src/valuegrad/ops.py
+            if op is MUL:  # out = x * y
+                X.grad += Y.data * g
+                Y.grad += X.data * g
+            elif op is ADD:  # out = x + y
+                X.grad += g
+                Y.grad += g
+            elif op is TANH:  # out = tanh(x)
+                out = node.data
+                X.grad += (1 - out * out) * g
+            elif op is RELU:  # out = relu(x)
+                X.grad += step(X.data) * g
+            elif op is SUB:  # out = x - y
+                X.grad += g
+                Y.grad += -g
+            elif op is POW:  # out = power(x, k)
+                k = node._k
+                X.grad += (0 if k == 0 else k * power(X.data, k - 1)) * g
+            elif op is DIV:  # out = x / y
+                y = Y.data
+                X.grad += inv(y) * g
+                Y.grad += (-node.data / y) * g
+            elif op is POW_VALUE:  # out = vpower(x, y)
+                x = X.data
+                y = Y.data
+                X.grad += (y * power(x, y - 1)) * g
+                Y.grad += (node.data * log(x)) * g
+            elif op is NEG:  # out = -x
+                X.grad += -g
+            elif op is EXP:  # out = exp(x)
+                X.grad += node.data * g
+            elif op is LOG:  # out = log(x)
+                X.grad += (1 / X.data) * g
+            elif op is SIGMOID:  # out = sigmoid(x)
+                out = node.data
+                X.grad += (out * (1 - out)) * g
+            elif op is SIN:  # out = sin(x)
+                X.grad += cos(X.data) * g
+            elif op is COS:  # out = cos(x)
+                X.grad += (-sin(X.data)) * g
+            elif op is SQRT:  # out = sqrt(x)
+                X.grad += (0.5 / node.data) * g
+            elif op is ABS:  # out = abs(x)
+                X.grad += sign(X.data) * g
+            elif op is SOFTPLUS:  # out = softplus(x)
+                X.grad += sigmoid(X.data) * g
+            elif op is IDENTITY:  # out = x
+                X.grad += g
+            else:
+                _unknown_op(op)
+            # END GENERATED chain rule
         for v, old in before:
             if v._operation is not None:
                 v.grad += old
     except BaseException as error:
-        for nodes in waiting:
-            for v in nodes:
-                v.grad = zero_like(v.data)
+        for v in order:
+            v.grad = zero_like(v.data)
         for v, old in before:
             v.grad = old
         if isinstance(error, (ArithmeticError, ValueError)) and node._operation is not None:
@@ -200,11 +188,55 @@ def _backpropagate(root: Value, seen: object) -> None:
         raise
 
 
+def _depth_first(root: Value, seen: object, held: list) -> list:
+    """Every Value ``root`` depends on, each after its operands; ``root`` is last.
+
+    Depth first, as micrograd's ``build_topo``: a node goes on the list once all of
+    its operands are on it. The path from ``root`` to the node being looked at is
+    kept in ``stack`` instead of Python's call stack. Each Value reached is marked
+    with ``seen``, this walk's own token, and those that hold a nonzero grad (left
+    by an earlier ``backward()``) are also listed in ``held``.
+    """
+    node: Value
+    X: Value
+    Y: Value
+    order: list = []
+    stack: list = [root]
+    root._seen = seen
+    if root.grad:
+        held.append(root)
+    while stack:
+        node = stack[-1]
+        X = node._x
+        if X._seen is not seen:  # first time here: list a leaf at once, look into an op node
+            X._seen = seen
+            if X.grad:
+                held.append(X)
+            if X._operation is None:
+                order.append(X)
+            else:
+                stack.append(X)
+                continue
+        Y = node._y  # type: ignore[assignment]  # (None for a one-operand op)
+        if Y is not None and Y._seen is not seen:  # (the same for a second operand)
+            Y._seen = seen
+            if Y.grad:
+                held.append(Y)
+            if Y._operation is None:
+                order.append(Y)
+            else:
+                stack.append(Y)
+                continue
+        stack.pop()  # every operand of node is listed: list it
+        order.append(node)
+    return order
+
+
 def chain_rule_at(node: Value) -> None:
     """The chain rule at one node: each operand's ``grad += local derivative * node.grad``.
 
     `Value.backward_step` (micrograd's ``_backward``): `backward` does this at every
-    node, tallest first.
+    node, in the reverse of `topological_order`.
     """
     X: Value
     Y: Value
@@ -315,12 +347,10 @@ def gc_paused() -> Iterator[None]:
 def topological_order(root: Value) -> list[Value]:
     """Every Value ``root`` depends on, each after all of its operands; ``root`` is last.
 
-    The nodes come by height, shortest first: the leaves (height 0), then every
-    node whose operands are all leaves (height 1), and so on; a node's height is one
-    more than its tallest operand's, so each node comes after its operands. This is
-    exactly the reverse of the order in which `Value.backward` applies the chain rule.
-    Deterministic (it follows operand order only) and iterative: depth is limited by
-    memory, not by Python's recursion limit.
+    Depth first from ``root``, operands in order (``x`` before ``y``), as micrograd's
+    ``build_topo``: this is exactly the reverse of the order in which `Value.backward`
+    applies the chain rule. Deterministic and iterative: depth is limited by memory,
+    not by Python's recursion limit.
 
     >>> a = Value(1.0, label="a"); b = a * 2; c = b + a
     >>> [v.label or v.op for v in topological_order(c)]
@@ -331,33 +361,7 @@ def topological_order(root: Value) -> list[Value]:
     if root._operation is None:
         return [root]
     with _MARKS_LOCK:
-        return _by_height(root, object())
-
-
-def _by_height(root: Value, seen: object) -> list[Value]:
-    # The same walk as backward(): from the tallest height down, each node's operands
-    # not reached yet are filed under their own height (they are shorter than it).
-    v: Value
-    x: Value
-    y: Value
-    height: cython.Py_ssize_t
-    levels: list = [[] for _ in range(root._height + 1)]
-    levels[root._height].append(root)
-    root._seen = seen
-    for height in range(root._height, 0, -1):
-        for v in reversed(levels[height]):
-            x = v._x
-            if x._seen is not seen:
-                x._seen = seen
-                levels[x._height].append(x)
-            y = v._y  # type: ignore[assignment]
-            if y is not None and y._seen is not seen:
-                y._seen = seen
-                levels[y._height].append(y)
-    order: list[Value] = []
-    for level in levels:
-        order += level
-    return order
+        return _depth_first(root, object(), [])
 
 
 # BEGIN GENERATED checks: `python tools/codegen.py` writes this from src/valuegrad/ops.py
@@ -384,3 +388,4 @@ SOURCES = {
 """The rows this file was written from (valuegrad.ops.source_of): checked at import."""
 check_generated(SOURCES, "valuegrad/backward.py", compiled=cython.compiled)
 # END GENERATED checks
+

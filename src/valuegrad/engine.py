@@ -4,7 +4,7 @@ valuegrad's engine is three files, each named for what it holds:
 
 - `valuegrad.value`: the `Value` class: a number, its gradient, and the methods
   that perform each operation (written from the op table, `valuegrad.ops`);
-- `valuegrad.backward`: ``backward()``, the chain rule at every node, tallest first,
+- `valuegrad.backward`: ``backward()``, the chain rule at every node, users first,
   and `topological_order`;
 - `valuegrad.higher_order`: gradients that are Values themselves (``create_graph=True``)
   and `gradients`, which computes them without touching ``.grad``.

@@ -153,7 +153,7 @@ class Value:
     _x: Value  # the first operand (set only on nodes made by an operation)
     _y: Value | None  # the second operand of a two-operand op (x * y), else None (set only on such nodes)
     _k: Any  # the number of an op that takes one (the exponent of x ** 2); set only on such nodes
-    _height: int  # 0 for a leaf, else 1 + the tallest operand's height: backward() goes tallest first
+    _height: int  # 0 for a leaf, else 1 + the tallest operand's height (`height`)
     _seen: object  # which run of topological_order or backward() last reached this node (its mark)
     _attributes: dict[str, Any] | None  # compiled only: attributes of your own (see below)
 
@@ -197,7 +197,7 @@ class Value:
         """The most operations on a path from this Value down to a leaf: 0 for a leaf.
 
         One more than the tallest operand's, so every node is taller than its
-        operands; `backward` goes from the tallest node down.
+        operands.
 
         >>> a = Value(1.0); (a * 2 + a).height
         2
