@@ -9,7 +9,6 @@ cdef class Value:
     cdef readonly Value _x
     cdef readonly Value _y
     cdef readonly object _k
-    cdef readonly Py_ssize_t _height
     cdef public object _seen
     cdef dict _attributes
     cdef object __weakref__

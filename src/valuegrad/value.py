@@ -137,7 +137,6 @@ class Value:
         "_x",
         "_y",
         "_k",
-        "_height",
         "_seen",
         "__dict__",
         "__weakref__",
@@ -153,7 +152,6 @@ class Value:
     _x: Value  # the first operand (set only on nodes made by an operation)
     _y: Value | None  # the second operand of a two-operand op (x * y), else None (set only on such nodes)
     _k: Any  # the number of an op that takes one (the exponent of x ** 2); set only on such nodes
-    _height: int  # 0 for a leaf, else 1 + the tallest operand's height (`height`)
     _seen: object  # which run of topological_order or backward() last reached this node (its mark)
     _attributes: dict[str, Any] | None  # compiled only: attributes of your own (see below)
 
@@ -163,7 +161,6 @@ class Value:
         self.grad = zero_like(data)
         self.label = label  # checked by the property below
         self._operation = None
-        self._height = 0
         self._seen = None
 
     # --- what a node shows -------------------------------------------------
@@ -197,12 +194,17 @@ class Value:
         """The most operations on a path from this Value down to a leaf: 0 for a leaf.
 
         One more than the tallest operand's, so every node is taller than its
-        operands.
+        operands. Not stored: each call walks the graph below this Value.
 
         >>> a = Value(1.0); (a * 2 + a).height
         2
         """
-        return self._height
+        from .backward import topological_order
+
+        heights: dict[int, int] = {}
+        for v in topological_order(self):
+            heights[id(v)] = 1 + max(heights[id(c)] for c in v.children) if v.children else 0
+        return heights[id(self)]
 
     @property
     def is_leaf(self) -> bool:
@@ -515,7 +517,7 @@ def _checked_label(name: object) -> str:
 
 # What a compiled Value's __setattr__ refuses, as plain Python does (its fields and read-only properties).
 _FIELDS = frozenset(
-    ("_label", "_operation", "_x", "_y", "_k", "_height", "_seen", "_attributes", "op", "children")
+    ("_label", "_operation", "_x", "_y", "_k", "_seen", "_attributes", "op", "children")
 ).union(("height", "is_leaf", "_prev", "_op"))
 
 
@@ -534,10 +536,6 @@ def _node(data: Any, op: Any, x: Value, y: Value | None) -> Value:
     v._operation = op
     v._x = x
     v._y = y
-    height: cython.Py_ssize_t = x._height
-    if y is not None and y._height > height:
-        height = y._height
-    v._height = height + 1
     v._seen = None
     return v
 
@@ -551,7 +549,6 @@ def _node_with_number(data: Any, op: Any, x: Value, k: Any) -> Value:
     v._x = x
     v._y = None
     v._k = k
-    v._height = x._height + 1
     v._seen = None
     return v
 
@@ -567,7 +564,6 @@ def _operand(c: Any) -> Value | None:
     v.data = c
     v.grad = zero_like(c)
     v._operation = None
-    v._height = 0
     v._seen = None
     return v
 
