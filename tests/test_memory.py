@@ -183,15 +183,13 @@ def chain_bytes_per_node(n: int) -> tuple[float, float, float]:
 
 
 def test_memory_per_node_of_a_chain(capsys):
-    """A budget, not a benchmark: each node is one object, its float and its height.
+    """A budget, not a benchmark: each node is one object and its float.
 
     Measured on CPython 3.11 on this 100,000-deep chain, in the pure-Python engine: about
-    200 bytes per node after the forward pass (128 for the slotted node, 24 for its float,
-    32 for its height: an int object of its own above 256), 224 once backward() has stored
-    a float gradient on it, and a transient peak of about 320 during backward (one list per
-    height, which on a chain is one per node, and the saved gradients). The compiled engine's
-    node is a 104-byte C struct with the height as a C integer: about 128 bytes per node after
-    the forward pass, 152 after backward, a peak of about 250.
+    160 bytes per node after the forward pass (the slotted node and its float), 184 once
+    backward() has stored a float gradient on it, and a transient peak of about 192 during
+    backward (backward's list of the nodes). The compiled engine's node is a C struct: about
+    120 bytes per node after the forward pass, 144 after backward, a peak of about 152.
     """
     forward, after_backward, peak = chain_bytes_per_node(100_000)
     with capsys.disabled():
@@ -199,9 +197,9 @@ def test_memory_per_node_of_a_chain(capsys):
             f"\nvaluegrad chain memory per node: {forward:.0f} B after forward, "
             f"{after_backward:.0f} B after backward, {peak:.0f} B peak during backward"
         )
-    assert 48 < forward < 230  # a filled __dict__ (~100 B) or a closure per node would push this far above
-    assert after_backward < 260
-    assert peak < 380
+    assert 48 < forward < 200  # a filled __dict__ (~100 B) or a closure per node would push this far above
+    assert after_backward < 230
+    assert peak < 280
 
 
 # --- training does not grow memory ---------------------------------------------------

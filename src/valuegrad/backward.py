@@ -13,9 +13,8 @@ Order: a node must have received all of its gradient (from every node that uses
 it) before it passes it on. `_depth_first` lists the nodes so that each comes after
 its operands (micrograd's ``build_topo``, as a loop rather than a recursion, so a
 chain of a million operations is fine); the chain rule then runs over that list
-backwards. The list follows the order in which the graph was built, so the walk
-reads memory in order, much as the graph was written: the compiled engine's
-backward pass is about twice as fast this way as going height by height.
+backwards. Depth first lists the nodes in about the order they were made, so the
+walk reads memory mostly in order.
 
 Like `valuegrad.value`, this file runs as plain Python and is compiled by Cython
 when a C compiler is present (`backward.pxd`).
@@ -97,25 +96,24 @@ def backward(root: Value, create_graph: bool = False) -> None:
 
 
 def _backpropagate(root: Value, seen: object) -> None:
-    """Apply the chain rule at every node ``root`` depends on, users first; all or nothing.
+    """Apply the chain rule at every node ``root`` depends on, back to the leaves; all or nothing.
 
-    A gradient that an earlier call left in a node is kept: set aside in ``before``
-    for this pass (a node must pass on this call's gradient only) and added back at
-    the end. If a local derivative fails (0 ** -0.5), every grad is put back as it
-    was and the error names the node.
+    A grad left by an earlier call is kept: an op node's is set aside for this pass
+    (it must pass on only this call's gradient) and added back at the end; a leaf's
+    is added to. ``kept`` also lets an error put every grad back as it was: if a
+    local derivative fails (0 ** -0.5), the error names the node.
     """
     node: Value
     X: Value
     Y: Value
     held: list = []
     order: list = _depth_first(root, seen, held)
-    # A gradient left by an earlier call is kept: set aside for this pass if not a leaf's.
-    before: list = [(v, v.grad) for v in held]
-    for v in held:
-        if v._operation is not None:
-            v.grad = zero_like(v.data)
+    kept: list = [v.grad for v in held]  # the grads of the nodes in held, as they were
     node = root
     try:
+        for v in held:
+            if v._operation is not None:
+                v.grad = zero_like(v.data)
         root.grad = one_like(root.data)
         for node in reversed(order):
             if node._operation is None:
@@ -175,13 +173,13 @@ def _backpropagate(root: Value, seen: object) -> None:
             else:
                 _unknown_op(op)
             # END GENERATED chain rule
-        for v, old in before:
+        for v, old in zip(held, kept):
             if v._operation is not None:
                 v.grad += old
     except BaseException as error:
         for v in order:
             v.grad = zero_like(v.data)
-        for v, old in before:
+        for v, old in zip(held, kept):
             v.grad = old
         if isinstance(error, (ArithmeticError, ValueError)) and node._operation is not None:
             raise _failed_at(node, error) from error  # a local derivative failed: say where
@@ -194,8 +192,9 @@ def _depth_first(root: Value, seen: object, held: list) -> list:
     Depth first, as micrograd's ``build_topo``: a node goes on the list once all of
     its operands are on it. The path from ``root`` to the node being looked at is
     kept in ``stack`` instead of Python's call stack. Each Value reached is marked
-    with ``seen``, this walk's own token, and those that hold a nonzero grad (left
-    by an earlier ``backward()``) are also listed in ``held``.
+    with ``seen``, this walk's own token. The leaves reached, and the op nodes that
+    hold a nonzero grad (left by an earlier ``backward()``), are also listed in
+    ``held``. ``root`` must be made by an operation (callers handle a leaf).
     """
     node: Value
     X: Value
@@ -210,21 +209,23 @@ def _depth_first(root: Value, seen: object, held: list) -> list:
         X = node._x
         if X._seen is not seen:  # first time here: list a leaf at once, look into an op node
             X._seen = seen
-            if X.grad:
-                held.append(X)
             if X._operation is None:
                 order.append(X)
+                held.append(X)
             else:
+                if X.grad:
+                    held.append(X)
                 stack.append(X)
                 continue
         Y = node._y  # type: ignore[assignment]  # (None for a one-operand op)
         if Y is not None and Y._seen is not seen:  # (the same for a second operand)
             Y._seen = seen
-            if Y.grad:
-                held.append(Y)
             if Y._operation is None:
                 order.append(Y)
+                held.append(Y)
             else:
+                if Y.grad:
+                    held.append(Y)
                 stack.append(Y)
                 continue
         stack.pop()  # every operand of node is listed: list it
@@ -388,4 +389,3 @@ SOURCES = {
 """The rows this file was written from (valuegrad.ops.source_of): checked at import."""
 check_generated(SOURCES, "valuegrad/backward.py", compiled=cython.compiled)
 # END GENERATED checks
-

@@ -203,7 +203,7 @@ class Value:
 
         heights: dict[int, int] = {}
         for v in topological_order(self):
-            heights[id(v)] = 1 + max(heights[id(c)] for c in v.children) if v.children else 0
+            heights[id(v)] = (1 + max(heights[id(c)] for c in v.children)) if v.children else 0
         return heights[id(self)]
 
     @property
