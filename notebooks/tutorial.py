@@ -377,8 +377,8 @@ def _(mo):
     its users. valuegrad's is micrograd's `build_topo`: depth first from the
     output, a node goes on the list once all of its operands are on it.
     `topological_order` builds it with a loop instead of a recursion, so a graph a
-    million nodes deep is fine. (Each node's *height*, `v.height`, is the longest
-    path from it down to a leaf: 0 for a leaf.)
+    million nodes deep is fine. (The next cell also prints each node's *height*,
+    `v.height`: the longest path from it down to a leaf, 0 for a leaf.)
     """)
     return
 
