@@ -241,3 +241,15 @@ def test_failing_ops_leave_their_operands_unchanged():
         with pytest.raises((ValueError, ZeroDivisionError, TypeError)):
             bad()
         assert state(L) == before
+
+
+def test_a_failed_backward_puts_back_each_grad_as_it_was_even_one_that_tests_false():
+    a, b = Value(0.0), Value(2.0)
+    (a * b).backward(create_graph=True)  # b.grad is now a Value with data 0 (it tests false)
+    kept = a.grad, b.grad
+    assert isinstance(b.grad, Value) and not b.grad
+    b.grad = 0  # an int zero: falsy too, and not what zero_like(2.0) gives
+    out = (a * b).sqrt()  # sqrt at 0: its local derivative 0.5 / out fails in backward()
+    with pytest.raises(ZeroDivisionError):
+        out.backward()
+    assert a.grad is kept[0] and type(b.grad) is int and b.grad == 0
