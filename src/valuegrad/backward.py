@@ -116,12 +116,12 @@ def _backpropagate(root: Value, seen: object) -> None:
                 v.grad = zero_like(v.data)
         root.grad = one_like(root.data)
         for node in reversed(order):
-            if node._operation is None:
+            op = node._operation
+            if op is None:
                 continue  # a leaf: it only receives
             g = node.grad
             X = node._x
             Y = node._y  # type: ignore[assignment]  # (None for a one-operand op: never read then)
-            op = node._operation
             # BEGIN GENERATED chain rule: `python tools/codegen.py` writes this from src/valuegrad/ops.py
             if op is MUL:  # out = x * y
                 X.grad += Y.data * g
