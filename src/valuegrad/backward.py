@@ -190,47 +190,74 @@ def _depth_first(root: Value, seen: object, held: list) -> list:
     """Every Value ``root`` depends on, each after its operands; ``root`` is last.
 
     Depth first, as micrograd's ``build_topo``: a node goes on the list once all of
-    its operands are on it. The path from ``root`` to the node being looked at is
-    kept in ``stack`` instead of Python's call stack. Each Value reached is marked
-    with ``seen``, this walk's own token. The leaves reached, and the op nodes that
-    hold a nonzero grad (left by an earlier ``backward()``), are also listed in
-    ``held``. ``root`` must be made by an operation (callers handle a leaf).
+    its operands are on it. The path from ``root`` down to ``node``, the nodes to come
+    back to, is kept in ``stack`` instead of Python's call stack. Each Value reached
+    is marked with ``seen``, this walk's own token. The leaves reached, and the op
+    nodes that hold a nonzero grad (left by an earlier ``backward()``), are also
+    listed in ``held``. ``root`` must be made by an operation (callers handle a leaf).
     """
     node: Value
     X: Value
     Y: Value
+    Z: Value
     order: list = []
-    stack: list = [root]
+    stack: list = []
     root._seen = seen
     if root.grad:
         held.append(root)
-    while stack:
-        node = stack[-1]
+    node = root
+    while True:
+        # Down the first operands as far as one already listed; a leaf is listed at once.
         X = node._x
-        if X._seen is not seen:  # first time here: list a leaf at once, look into an op node
+        while X._seen is not seen:
             X._seen = seen
             if X._operation is None:
                 order.append(X)
                 held.append(X)
-            else:
-                if X.grad:
-                    held.append(X)
-                stack.append(X)
-                continue
-        Y = node._y  # type: ignore[assignment]  # (None for a one-operand op)
-        if Y is not None and Y._seen is not seen:  # (the same for a second operand)
-            Y._seen = seen
-            if Y._operation is None:
-                order.append(Y)
-                held.append(Y)
-            else:
-                if Y.grad:
+                break
+            if X.grad:
+                held.append(X)
+            stack.append(node)
+            node = X
+            X = node._x
+        # node's first operand is listed: the same for its second, then list node and
+        # go back up (to a node whose first operand is now listed too).
+        while True:
+            Y = node._y  # type: ignore[assignment]  # (None for a one-operand op)
+            if Y is not None and Y._seen is not seen:
+                Y._seen = seen
+                if Y._operation is None:
+                    order.append(Y)
                     held.append(Y)
-                stack.append(Y)
-                continue
-        stack.pop()  # every operand of node is listed: list it
-        order.append(node)
-    return order
+                else:
+                    if Y.grad:
+                        held.append(Y)
+                    # If Y's own operands are listed already or are leaves (the w * x of
+                    # a neuron's sum), list them and Y right here: going down into Y and
+                    # back up through `stack` is most of a plain-Python walk's time.
+                    Z = Y._x
+                    if Z._seen is not seen:
+                        if Z._operation is not None:
+                            stack.append(node)
+                            node = Y
+                            break  # (down into Y after all)
+                        Z._seen = seen
+                        order.append(Z)
+                        held.append(Z)
+                    Z = Y._y  # type: ignore[assignment]
+                    if Z is not None and Z._seen is not seen:
+                        if Z._operation is not None:
+                            stack.append(node)
+                            node = Y
+                            break
+                        Z._seen = seen
+                        order.append(Z)
+                        held.append(Z)
+                    order.append(Y)
+            order.append(node)
+            if not stack:
+                return order
+            node = stack.pop()
 
 
 def chain_rule_at(node: Value) -> None:
