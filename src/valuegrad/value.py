@@ -528,9 +528,14 @@ def attributes_of(v: Value) -> dict[str, Any]:
     return dict(v.__dict__)
 
 
+# A Value made without running __init__ (nodes and constants: nothing to check). As plain
+# Python, Value.__new__ is looked up on the class at each call: `_new_value` saves that.
+_new_value = object.__new__
+
+
 def _node(data: Any, op: Any, x: Value, y: Value | None) -> Value:
     """A new node: ``data``, computed by ``op`` from the operands ``x`` (and ``y``)."""
-    v: Value = Value.__new__(Value)
+    v: Value = Value.__new__(Value) if cython.compiled else _new_value(Value)
     v.data = data
     v.grad = 0.0 if type(data) is float else type(data)(0)
     v._operation = op
@@ -542,7 +547,7 @@ def _node(data: Any, op: Any, x: Value, y: Value | None) -> Value:
 
 def _node_with_number(data: Any, op: Any, x: Value, k: Any) -> Value:
     """A new node computed by ``op`` from the operand ``x`` and the plain number ``k`` (x ** 2)."""
-    v: Value = Value.__new__(Value)
+    v: Value = Value.__new__(Value) if cython.compiled else _new_value(Value)
     v.data = data
     v.grad = 0.0 if type(data) is float else type(data)(0)
     v._operation = op
@@ -560,7 +565,7 @@ def _operand(c: Any) -> Value | None:
     plain = type(c) is float or type(c) is int
     if not plain and (isinstance(c, bool) or not isinstance(c, numbers.Real)):
         return None  # NotImplemented follows: Python raises its own TypeError
-    v: Value = Value.__new__(Value)
+    v: Value = Value.__new__(Value) if cython.compiled else _new_value(Value)
     v.data = c
     v.grad = zero_like(c)
     v._operation = None
