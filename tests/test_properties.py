@@ -488,6 +488,40 @@ def test_topological_order_is_a_valid_order_and_backward_accumulates(dag: dict[s
             assert g2 == 2 * g1, (v.op, g1, g2)
 
 
+OPERAND_KINDS = ["a new leaf", "a listed leaf", "a listed op node", "an op node not reached yet"]
+
+
+@pytest.mark.parametrize("second", [None, *OPERAND_KINDS])
+@pytest.mark.parametrize("first", OPERAND_KINDS)
+def test_a_second_operand_is_listed_in_build_topo_order_whatever_its_operands(
+    first: str, second: str | None
+) -> None:
+    """The walk lists a second operand in place when it can: each kind of operand it may have."""
+    listed_leaf = Value(0.5)
+    listed_op = listed_leaf.exp()
+    before = listed_op + listed_leaf  # out's first operand: these two are listed first
+
+    def operand(kind: str) -> Value:
+        return {
+            "a new leaf": Value(1.5),
+            "a listed leaf": listed_leaf,
+            "a listed op node": listed_op,
+            "an op node not reached yet": Value(0.25).sin(),
+        }[kind]
+
+    z = operand(first)
+    y = z.tanh() if second is None else z * operand(second)
+    out = before * y
+    order = topological_order(out)
+    assert [id(v) for v in order] == [id(v) for v in _build_topo(out)]
+    out.backward()
+    once = [v.grad for v in order]
+    out.backward()  # the op nodes' grads, found by the walk, are set aside: they double exactly
+    for v, g1 in zip(order, once):
+        if not v.is_leaf:
+            assert v.grad == 2 * g1, (v.op, g1, v.grad)
+
+
 @pytest.mark.parametrize("n", [1, 2, 5])
 def test_shared_node_gets_every_contribution(n: int) -> None:
     """A node used n times as the same operand gets n contributions (micrograd's `a + a`)."""

@@ -208,8 +208,10 @@ def _depth_first(root: Value, seen: object, held: list) -> list:
     node = root
     while True:
         # Down the first operands as far as one already listed; a leaf is listed at once.
-        X = node._x
-        while X._seen is not seen:
+        while True:  # (not `while X._seen is not seen`: CPython 3.11 would not specialize it)
+            X = node._x
+            if X._seen is seen:
+                break
             X._seen = seen
             if X._operation is None:
                 order.append(X)
@@ -219,7 +221,6 @@ def _depth_first(root: Value, seen: object, held: list) -> list:
                 held.append(X)
             stack.append(node)
             node = X
-            X = node._x
         # node's first operand is listed: the same for its second, then list node and
         # go back up (to a node whose first operand is now listed too).
         while True:
