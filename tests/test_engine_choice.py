@@ -62,7 +62,7 @@ def test_without_the_variable_the_compiled_files_run_and_a_half_built_engine_is_
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     missing = _engine_choice.compiled_file("backward")
     assert missing is not None
-    (copy / missing.name).unlink()
+    (copy / Path(missing).name).unlink()
     native, value_file, backward_file = json.loads(run(WHICH, pure=False, cwd=tmp_path, path=tmp_path))
     assert native is False
     assert value_file == str(copy / "value.py") and backward_file == str(copy / "backward.py")
