@@ -208,7 +208,7 @@ def _depth_first(root: Value, seen: object, held: list) -> list:
     node = root
     while True:
         # Down the first operands as far as one already listed; a leaf is listed at once.
-        while True:  # (not `while X._seen is not seen`: CPython 3.11 would not specialize it)
+        while True:  # (CPython 3.11 warms a loop up only at an unconditional jump back)
             X = node._x
             if X._seen is seen:
                 break
